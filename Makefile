@@ -1,0 +1,69 @@
+# MNIST Course: `make site` sets everything up and renders the site; `make test` sets up and tests.
+# `make help` lists every target.
+
+PYTHON     ?= $(shell command -v python3.11 || command -v python3)
+VENV       ?= .venv
+TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+NB         ?=
+PY         := $(VENV)/bin/python
+# The stamp names the torch pin, so changing TORCH_SPEC reinstalls; pyproject.toml changes do too.
+STAMP      := $(VENV)/.installed-$(shell printf '%s' '$(TORCH_SPEC)' | cksum | cut -d' ' -f1)
+# Quarto is looked up when a recipe runs (PATH first, then the venv's quarto-cli).
+FIND_QUARTO = $$(command -v quarto || { test -x $(VENV)/bin/quarto && echo $(VENV)/bin/quarto; })
+
+.PHONY: help setup site test unit nbtest execute student badges bench quarto-check clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@echo "  variables: TORCH_SPEC='$(TORCH_SPEC)'  PYTHON=$(PYTHON)  NB=notebooks/<one>.ipynb"
+
+setup: $(STAMP) ## create .venv with torch, the package (editable, dev extras) and Jupyter
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "No python3 found: install Python 3.10+ (3.11 preferred)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet $(TORCH_SPEC)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+site: setup ## set up, then render the website (with solutions) into _site/
+	@$(MAKE) --no-print-directory quarto-check
+	QUARTO_PYTHON=$(PY) $(FIND_QUARTO) render
+	@echo "Site written to _site/ (open _site/index.html)"
+
+test: unit nbtest ## set up, then run the unit tests and the notebook tests
+
+unit: setup ## unit tests of the package and the notebook checks (hygiene, badges, student build)
+	$(PY) -m pytest tests
+
+nbtest: setup ## nbval: every notebook re-run in quick mode against its stored outputs
+	MNIST_COURSE_QUICK=1 $(PY) -m pytest --nbval notebooks --nbval-current-env \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+
+execute: setup ## re-run the notebooks (or NB=notebooks/x.ipynb) on a fresh kernel, outputs in place
+	$(PY) tools/execute.py $(NB)
+
+student: setup ## student copies without solution cells in _student/, rendered to _site-student/
+	$(PY) tools/student.py
+	@q=$(FIND_QUARTO); if [ -n "$$q" ]; then QUARTO_PYTHON=$(PY) $$q render _student --profile student; \
+	else echo "Quarto not found: student notebooks are in _student/notebooks/ (run 'make site' for how to install Quarto)"; fi
+
+badges: setup ## rewrite every Colab badge and install cell from website.repo-url in _quarto.yml
+	$(PY) tools/badges.py
+
+bench: setup ## time the course's data pipeline against the original tutorials' (benchmarks/)
+	$(PY) benchmarks/pipeline.py
+
+quarto-check:
+	@if [ -z "$(FIND_QUARTO)" ]; then \
+	  echo "Quarto not found; trying 'pip install quarto-cli' (it downloads Quarto while it installs) ..."; \
+	  timeout 300 $(PY) -m pip install --quiet quarto-cli >/dev/null 2>&1 && test -x $(VENV)/bin/quarto || { \
+	    echo ""; \
+	    echo "Could not install Quarto automatically. Everything else is ready."; \
+	    echo "Install Quarto 1.7 or newer from https://quarto.org/docs/get-started/ (or 'conda install -c conda-forge quarto'),"; \
+	    echo "then run 'make site' again, or render by hand with:  QUARTO_PYTHON=$(PY) quarto render"; \
+	    exit 1; }; \
+	fi
+
+clean: ## remove rendered output and caches (keeps .venv and the notebooks)
+	rm -rf _site _site-student _student .quarto .pytest_cache

@@ -1,0 +1,101 @@
+"""The training loop of lesson 1 (`fit`), evaluation, devices and the quick-mode switch."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm import tqdm
+
+from .data import MNISTSplits, batches
+
+#: True when `MNIST_COURSE_QUICK=1`: lessons then train on a subset for fewer epochs.
+QUICK: bool = os.environ.get("MNIST_COURSE_QUICK", "0") == "1"
+
+#: Schedulers that change the learning rate after every batch rather than every epoch.
+PER_BATCH_SCHEDULERS = (torch.optim.lr_scheduler.OneCycleLR, torch.optim.lr_scheduler.CyclicLR)
+
+
+def default_device() -> torch.device:
+    """CUDA if present, else Apple's MPS, else the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of the model's first parameter (CPU for a model without parameters)."""
+    return next(model.parameters(), torch.empty(0)).device
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: Tensor, batch_size: int = 2000) -> Tensor:
+    """Logits for all of `x`, in eval mode and in batches, on the CPU."""
+    was_training, device = model.training, model_device(model)
+    model.eval()
+    logits = torch.cat([model(xb.to(device)).cpu() for xb in x.split(batch_size)])
+    model.train(was_training)
+    return logits
+
+
+def evaluate(model: nn.Module, x: Tensor, y: Tensor) -> tuple[float, float]:
+    """Mean cross-entropy loss and accuracy (%) of `model` on `(x, y)`, in eval mode."""
+    logits = predict(model, x)
+    y = y.cpu()
+    return F.cross_entropy(logits, y).item(), (logits.argmax(1) == y).sum().item() * 100 / len(y)
+
+
+def fit(
+    model: nn.Module,
+    data: MNISTSplits,
+    optimizer: torch.optim.Optimizer,
+    epochs: int,
+    *,
+    batch_size: int = 128,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    augment: Callable[[Tensor], Tensor] | None = None,
+    generator: torch.Generator | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Train `model` on `data.x_train` and return one row of metrics per epoch.
+
+    Each epoch sees every training image once, in a fresh random order (`generator`, or
+    torch's global one). Train loss/accuracy are averaged over the epoch's batches as the
+    model trains; validation metrics are measured after the epoch (NaN if there is no
+    validation split). `lr` is the rate at the start of the epoch; `seconds` is the time
+    spent training. OneCycleLR/CyclicLR step after each batch, other schedulers each epoch.
+    """
+    device, rows = model_device(model), []
+    bar = tqdm(range(1, epochs + 1), desc="epochs", unit="epoch", disable=not progress, ascii=True)
+    for epoch in bar:
+        model.train()
+        lr, start = optimizer.param_groups[0]["lr"], time.perf_counter()
+        loss_sum, correct = torch.zeros((), device=device), torch.zeros((), device=device)
+        for xb, yb in batches(data.x_train, data.y_train, batch_size, generator=generator):
+            xb, yb = xb.to(device), yb.to(device)
+            if augment is not None:
+                xb = augment(xb)
+            logits = model(xb)
+            loss = F.cross_entropy(logits, yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if isinstance(scheduler, PER_BATCH_SCHEDULERS):
+                scheduler.step()
+            loss_sum += loss.detach() * len(yb)
+            correct += (logits.argmax(1) == yb).sum()
+        if scheduler is not None and not isinstance(scheduler, PER_BATCH_SCHEDULERS):
+            scheduler.step()
+        seconds, n = time.perf_counter() - start, len(data.y_train)
+        val_loss, val_acc = evaluate(model, data.x_val, data.y_val) if len(data.y_val) else (float("nan"),) * 2
+        rows.append(dict(epoch=epoch, lr=lr, train_loss=loss_sum.item() / n, train_acc=correct.item() * 100 / n,
+                         val_loss=val_loss, val_acc=val_acc, seconds=seconds))
+        bar.set_postfix(train_loss=f"{rows[-1]['train_loss']:.4f}", val_acc=f"{val_acc:.2f}%")
+    return pd.DataFrame(rows)
