@@ -77,20 +77,26 @@ def load_mnist(
     the 60,000 training images form the validation set; the rest, in file order, are the
     training set. The 10,000 test images are untouched. `val_size=0` trains on all 60,000.
     """
-    raw = _find_raw_folder(root)
+    raw = find_mnist(root)
     x_all, y_all = _read_images(raw / "train-images-idx3-ubyte.gz"), _read_labels(raw / "train-labels-idx1-ubyte.gz")
-    if not 0 <= val_size < len(y_all):
-        raise ValueError(f"val_size must be between 0 and {len(y_all) - 1}, got {val_size}")
-    perm = torch.randperm(len(y_all), generator=torch.Generator().manual_seed(split_seed))
-    val_idx, train_idx = perm[:val_size].sort().values, perm[val_size:].sort().values
+    train_idx, val_idx = split_indices(len(y_all), val_size, split_seed)
     return MNISTSplits(
         x_all[train_idx], y_all[train_idx], x_all[val_idx], y_all[val_idx],
         _read_images(raw / "t10k-images-idx3-ubyte.gz"), _read_labels(raw / "t10k-labels-idx1-ubyte.gz"),
     )
 
 
-def _find_raw_folder(root: str | os.PathLike[str] | None) -> Path:
-    """The first candidate folder that holds the four verified files, downloading if none does."""
+def split_indices(n: int, val_size: int, split_seed: int = 0) -> tuple[Tensor, Tensor]:
+    """Sorted indices of the training and validation parts of `n` training images (see `load_mnist`)."""
+    if not 0 <= val_size < n:
+        raise ValueError(f"val_size must be between 0 and {n - 1}, got {val_size}")
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(split_seed))
+    return perm[val_size:].sort().values, perm[:val_size].sort().values
+
+
+def find_mnist(root: str | os.PathLike[str] | None = None) -> Path:
+    """The `raw` folder holding the four verified .gz files: the first of `root`, `$MNIST_DATA_DIR`
+    and `cache_dir()` that has them, else a fresh download into `cache_dir()`."""
     candidates = [Path(d).expanduser() for d in (root, os.environ.get(ENV_VAR)) if d]
     for folder in [*candidates, cache_dir()]:
         for raw in (folder / "MNIST" / "raw", folder / "raw"):
