@@ -58,7 +58,7 @@ def show_digits(
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
-            ax.imshow(x[i].detach().cpu().squeeze(0), cmap="gray_r", vmin=0, vmax=1)
+            ax.imshow(x[i].detach().cpu().squeeze(0).numpy(), cmap="gray_r", vmin=0, vmax=1)
             if labels is not None:
                 label = labels[i]
                 ax.set_title(str(label.item() if isinstance(label, Tensor) else label), fontsize=9)
@@ -85,7 +85,7 @@ def plot_failures(model: nn.Module, x: Tensor, y: Tensor, n: int = 16, ncols: in
     """The `n` most confident mistakes on all of `(x, y)`, titled "predicted (confidence) / true"."""
     table = most_confident_mistakes(model, x, y, n)
     labels = [f"pred {r.predicted} ({r.confidence:.0f}%)\ntrue {r.true}" for r in table.itertuples()]
-    fig = show_digits(x[torch.as_tensor(table["index"].to_numpy())], labels, ncols=ncols, size=1.5)
+    fig = show_digits(x[table["index"].tolist()], labels, ncols=ncols, size=1.5)
     fig.suptitle(f"The {len(table)} most confident of {table.attrs['n_errors']:,} mistakes on {len(y):,} images")
     fig.tight_layout()
     return fig

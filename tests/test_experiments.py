@@ -1,0 +1,100 @@
+"""Fair comparisons: seeds, identical starts, identical data order, the summary."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import mnist_course as mc
+
+
+class MLP(nn.Module):
+    def __init__(self, bn: bool = False) -> None:
+        super().__init__()
+        self.fc1, self.bn1, self.fc2 = nn.Linear(784, 32), nn.BatchNorm1d(32) if bn else nn.Identity(), nn.Linear(32, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(torch.relu(self.bn1(self.fc1(x.flatten(1)))))
+
+
+def test_set_seed_repeats_all_generators() -> None:
+    draws = []
+    for _ in range(2):
+        mc.set_seed(7)
+        draws.append((random.random(), np.random.rand(), torch.rand(1).item()))
+    assert draws[0] == draws[1]
+
+
+def test_compare_starts_every_config_from_identical_weights(small: mc.MNISTSplits) -> None:
+    starts: dict[tuple[str, int], list[torch.Tensor]] = {}
+
+    def recording(name: str, seed: int, lr: float):
+        def make(params):
+            params = list(params)
+            starts[name, seed] = [p.detach().clone() for p in params]
+            return torch.optim.SGD(params, lr=lr)
+        return make
+
+    configs = {name: {"optimizer": recording(name, s, lr)} for name, lr in [("slow", 0.01), ("fast", 0.1)]
+               for s in [0]}
+    result = mc.compare(MLP, configs, seeds=[0], data=small.subset(500, 200), epochs=1, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(starts["slow", 0], starts["fast", 0]))
+    assert set(result.models) == {("slow", 0), ("fast", 0)}
+
+    configs = {"a": {"optimizer": recording("a", 1, 0.1)}}
+    mc.compare(MLP, configs, seeds=[1], data=small.subset(500, 200), epochs=1, progress=False)
+    assert not torch.equal(starts["a", 1][0], starts["slow", 0][0])  # another seed, another start
+
+
+def test_compare_shares_weights_of_the_layers_variants_have_in_common(small: mc.MNISTSplits) -> None:
+    starts = {}
+
+    def recording(name: str):
+        def make(params):
+            params = list(params)
+            starts[name] = [p.detach().clone() for p in params]
+            return torch.optim.SGD(params, lr=0.1)
+        return make
+
+    configs = {"plain": {"optimizer": recording("plain")},
+               "bn": {"optimizer": recording("bn"), "model": lambda: MLP(bn=True)}}
+    mc.compare(MLP, configs, seeds=[3], data=small.subset(300, 100), epochs=1, progress=False)
+    plain, bn = starts["plain"], starts["bn"]  # bn has fc1.w, fc1.b, bn1.w, bn1.b, fc2.w, fc2.b
+    assert torch.equal(plain[0], bn[0]) and torch.equal(plain[1], bn[1])
+    assert torch.equal(plain[2], bn[4]) and torch.equal(plain[3], bn[5])
+
+
+def test_compare_same_config_twice_gives_the_same_history(small: mc.MNISTSplits) -> None:
+    """Same start, same data order, same dropout masks: identical runs."""
+    def make_model() -> nn.Module:
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.ReLU(), nn.Dropout(0.3), nn.Linear(32, 10))
+
+    sgd = {"optimizer": lambda p: torch.optim.SGD(p, lr=0.1)}
+    result = mc.compare(make_model, {"x": sgd, "y": sgd}, seeds=[0], data=small.subset(1000, 200), epochs=2,
+                        progress=False, augment=mc.RandomAffine())
+    h = result.history
+    cols = ["train_loss", "train_acc", "val_loss", "val_acc"]
+    assert np.array_equal(h[h.config == "x"][cols].to_numpy(), h[h.config == "y"][cols].to_numpy())
+
+
+def test_compare_history_summary_and_test_accuracy(small: mc.MNISTSplits) -> None:
+    configs = {"sgd": {"optimizer": lambda p: torch.optim.SGD(p, lr=0.1), "batch_size": 64},
+               "adam": {"optimizer": lambda p: torch.optim.Adam(p, lr=1e-3),
+                        "scheduler": lambda o: torch.optim.lr_scheduler.StepLR(o, 1, 0.5)}}
+    result = mc.compare(MLP, configs, seeds=[0, 1, 2], data=small, epochs=2, test=True, progress=False)
+    h = result.history
+    assert list(h.columns[:3]) == ["config", "seed", "epoch"] and len(h) == 2 * 3 * 2
+    assert h[h.config == "adam"]["lr"].tolist() == pytest.approx([1e-3, 5e-4] * 3)
+    s = result.summary
+    assert list(s.index) == ["sgd", "adam"]
+    final = h[(h.config == "sgd") & (h.epoch == 2)]["val_acc"]
+    assert s.loc["sgd", "val_acc_mean"] == pytest.approx(final.mean())
+    assert s.loc["sgd", "val_acc_sd"] == pytest.approx(final.std())
+    expected_test = np.mean([mc.evaluate(result.models["adam", s_], small.x_test, small.y_test)[1] for s_ in range(3)])
+    assert s.loc["adam", "test_acc_mean"] == pytest.approx(expected_test)
+    assert s.loc["sgd", "seconds_mean"] == pytest.approx(h[h.config == "sgd"].groupby("seed")["seconds"].sum().mean())
+    assert (s[["val_acc_mean", "train_acc_mean"]] > 70).all().all()

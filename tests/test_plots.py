@@ -1,0 +1,84 @@
+"""Plots: labels say what is plotted; failures come from the whole set; the confusion matrix adds up."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+import mnist_course as mc
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def trained(small: mc.MNISTSplits) -> nn.Module:
+    mc.set_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    mc.fit(model, small, torch.optim.SGD(model.parameters(), lr=0.1), 2, progress=False)
+    return model
+
+
+def history(seeds: int = 1) -> pd.DataFrame:
+    rows = [dict(config=c, seed=s, epoch=e, lr=0.1, train_loss=1 / e, val_loss=1.2 / e, train_acc=90 + e,
+                 val_acc=89 + e + s, seconds=1.0) for c in ("a", "b") for s in range(seeds) for e in (1, 2, 3)]
+    return pd.DataFrame(rows)
+
+
+def test_learning_curves_are_labelled_by_what_they_plot() -> None:
+    fig = mc.plot_history(history()[lambda h: h.config == "a"], title="linear model")
+    loss_ax, acc_ax = fig.axes
+    assert loss_ax.get_ylabel() == "loss (cross-entropy)" and acc_ax.get_ylabel() == "accuracy (%)"
+    assert loss_ax.get_xlabel() == "epoch" and fig._suptitle.get_text() == "linear model"
+    assert {t.get_text() for t in acc_ax.get_legend().get_texts()} >= {"train", "validation"}
+    top = max(max(line.get_ydata()) for line in acc_ax.get_lines() if len(line.get_ydata()))
+    assert top == pytest.approx(93)  # the accuracy panel holds accuracies, not losses
+
+
+def test_learning_curves_of_a_comparison_with_sd_bands() -> None:
+    fig = mc.plot_history(history(seeds=3), metrics=("val_acc", "lr"), hue="config")
+    acc_ax, lr_ax = fig.axes
+    assert acc_ax.get_ylabel() == "validation accuracy (%)" and lr_ax.get_ylabel() == "learning rate"
+    assert len(acc_ax.collections) >= 2  # one +-sd band per config
+    assert {t.get_text() for t in acc_ax.get_legend().get_texts()} >= {"a", "b"}
+
+
+def test_show_digits_titles_each_image(small: mc.MNISTSplits) -> None:
+    fig = mc.show_digits(small.x_train[:10], small.y_train[:10], ncols=4)
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(fig.axes) == 12 and len(shown) == 10
+    assert [ax.get_title() for ax in shown] == [str(v) for v in small.y_train[:10].tolist()]
+
+
+def test_most_confident_mistakes_come_from_the_whole_set(trained: nn.Module, small: mc.MNISTSplits) -> None:
+    table = mc.most_confident_mistakes(trained, small.x_test, small.y_test, n=10)
+    predicted = mc.predict(trained, small.x_test).argmax(1)
+    assert table.attrs["n_errors"] == int((predicted != small.y_test).sum())
+    assert (table["true"] != table["predicted"]).all() and table["confidence"].is_monotonic_decreasing
+    assert table["index"].max() > 64  # not only the first batch
+    top = mc.predict(trained, small.x_test).softmax(1).max(1).values[predicted != small.y_test].max() * 100
+    assert table["confidence"].iloc[0] == pytest.approx(top.item())
+
+
+def test_plot_failures_shows_predicted_and_true(trained: nn.Module, small: mc.MNISTSplits) -> None:
+    fig = mc.plot_failures(trained, small.x_test, small.y_test, n=8, ncols=4)
+    titles = [ax.get_title() for ax in fig.axes if ax.images]
+    assert len(titles) == 8 and all(t.startswith("pred ") and "\ntrue " in t for t in titles)
+    assert "most confident" in fig._suptitle.get_text()
+
+
+def test_confusion_matrix_adds_up(trained: nn.Module, small: mc.MNISTSplits) -> None:
+    matrix = mc.confusion_matrix(trained, small.x_test, small.y_test)
+    assert matrix.shape == (10, 10) and matrix.to_numpy().sum() == len(small.y_test)
+    assert (matrix.sum(axis=1).to_numpy() == torch.bincount(small.y_test, minlength=10).numpy()).all()
+    accuracy = mc.evaluate(trained, small.x_test, small.y_test)[1]
+    assert matrix.to_numpy().trace() == round(accuracy * len(small.y_test) / 100)
+    ax = mc.plot_confusion(trained, small.x_test, small.y_test)
+    assert ax.get_xlabel() == "predicted label" and ax.get_ylabel() == "true label"
+    assert f"{accuracy:.2f}%" in ax.get_title()
