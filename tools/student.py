@@ -44,15 +44,23 @@ def lesson_notebooks(folder: Path = ROOT / "notebooks") -> list[Path]:
     return sorted(p for p in folder.glob("*.ipynb") if not p.name.endswith(".out.ipynb"))
 
 
-def write_student_notebooks(paths: list[Path], out_dir: Path) -> list[Path]:
-    """Write a stripped copy of each notebook into `out_dir`; refuses to overwrite a source."""
+def check_targets(paths: list[Path], out_dir: Path) -> list[Path]:
+    """The copies' paths; stops if one would overwrite a source or land in the lessons' folder."""
     sources = {p.resolve() for p in paths}
+    lessons = (ROOT / "notebooks").resolve()
+    if out_dir.resolve() == lessons or out_dir.resolve() in {p.parent for p in sources}:
+        raise SystemExit(f"student: refusing to write into {out_dir}, a folder of original notebooks")
     targets = [out_dir / p.name for p in paths]
-    clashes = [str(t) for t in targets if t.resolve() in sources or t.resolve().parent == (ROOT / "notebooks").resolve()]
-    if clashes:
-        raise SystemExit(f"student: refusing to overwrite the original notebooks: {', '.join(clashes)}")
+    if any(t.resolve() in sources for t in targets):
+        raise SystemExit("student: refusing to overwrite an original notebook")
     if len({t.name for t in targets}) != len(targets):
         raise SystemExit("student: two notebooks with the same file name")
+    return targets
+
+
+def write_student_notebooks(paths: list[Path], out_dir: Path) -> list[Path]:
+    """Write a stripped copy of each notebook into `out_dir` (never over a source)."""
+    targets = check_targets(paths, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for path, target in zip(paths, targets):
         nb = nbformat.read(path, as_version=4)
@@ -88,8 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         raise SystemExit("student: no notebooks to copy (notebooks/*.ipynb is empty)")
     out_notebooks = args.out / "notebooks"
-    if out_notebooks.resolve() == (ROOT / "notebooks").resolve():
-        raise SystemExit(f"student: refusing to write into the original notebooks folder {out_notebooks}")
+    check_targets(paths, out_notebooks)
     # Start from an empty folder so that a lesson removed from the course leaves no stale copy.
     if out_notebooks.is_dir():
         for stale in out_notebooks.glob("*.ipynb"):
