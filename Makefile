@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 
 site: setup ## set up, then render the website (with solutions) into _site/
 	@$(MAKE) --no-print-directory quarto-check
-	QUARTO_PYTHON=$(PY) $(FIND_QUARTO) render
+	QUARTO_PYTHON=$(PY) $(FIND_QUARTO) render --no-execute
 	@echo "Site written to _site/ (open _site/index.html)"
 
 test: unit nbtest ## set up, then run the unit tests and the notebook tests
@@ -45,7 +45,10 @@ execute: setup ## re-run the notebooks (or NB=notebooks/x.ipynb) on a fresh kern
 
 student: setup ## student copies without solution cells in _student/, rendered to _site-student/
 	$(PY) tools/student.py
-	@q=$(FIND_QUARTO); if [ -n "$$q" ]; then QUARTO_PYTHON=$(PY) $$q render _student --profile student; \
+	@q=$(FIND_QUARTO); if [ -n "$$q" ]; then \
+	  QUARTO_PYTHON=$(PY) $$q render _student --profile student --no-execute && \
+	  rm -rf _site-student && mv _student/_site-student _site-student && \
+	  echo "Student site written to _site-student/ (open _site-student/index.html)"; \
 	else echo "Quarto not found: student notebooks are in _student/notebooks/ (run 'make site' for how to install Quarto)"; fi
 
 badges: setup ## rewrite every Colab badge and install cell from website.repo-url in _quarto.yml
