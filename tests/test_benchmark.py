@@ -1,0 +1,37 @@
+"""The pipeline benchmark (benchmarks/pipeline.py) runs end to end in its smoke mode.
+
+This checks that the script works and reports sane values; it does not check any speed (the
+benchmark itself is run by `make bench`, see benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "pipeline.py"
+
+
+def test_smoke_json(raw_dir: Path) -> None:
+    env_dir = str(raw_dir.parent.parent)  # the data the other tests use (found or downloaded once)
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--smoke", "--json"],
+        capture_output=True, text=True, timeout=300, cwd=SCRIPT.parent.parent,
+        env={**os.environ, "MNIST_DATA_DIR": env_dir},
+    )
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)  # stdout holds the JSON and nothing else
+    assert isinstance(rows, list) and len(rows) == 2
+    assert any("mlp" in r["case"] for r in rows) and any("cnn" in r["case"] for r in rows)
+    for r in rows:
+        for key in ("seed_s", "course_s", "speedup", "seed_load_s", "course_load_s", "course_img_per_s"):
+            assert isinstance(r[key], (int, float)) and r[key] > 0, (key, r)
+        assert abs(r["speedup"] - r["seed_s"] / r["course_s"]) <= 0.02 * r["speedup"] + 0.01
+        for key in ("seed_val_acc", "course_val_acc"):
+            assert 0 <= r[key] <= 100, (key, r)
+        assert r["train_images"] == 2_000 and r["epochs"] == 1 and r["threads"] >= 1
+    cnn = next(r for r in rows if "cnn" in r["case"])
+    assert cnn["params"] < 8_000
