@@ -6,13 +6,50 @@ benchmark itself is run by `make bench`, see benchmarks/README.md).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import torch
+from torch.utils.data import TensorDataset
+
+import mnist_course as mc
+
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "pipeline.py"
+
+
+def load_pipeline():
+    spec = importlib.util.spec_from_file_location("pipeline", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_same_data_order() -> None:
+    """In the first epoch, the seed's DataLoader and mc.fit's batches see the same images in the
+    same order. (RandomSampler also draws an empty permutation at the end of each epoch, so from
+    the second epoch on each side has its own order.)"""
+    pipeline = load_pipeline()
+    numbers = torch.arange(1000, 3000)
+    indices = torch.arange(0, 2000, 2)  # a subset, like the training split
+    loader = pipeline.seed_loader(TensorDataset(numbers, numbers), indices, seed=1)
+    generator = torch.Generator().manual_seed(1)
+    subset = numbers[indices]
+    seed_order = torch.cat([xb for xb, _ in loader])
+    course_order = torch.cat([xb for xb, _ in mc.batches(subset, subset, 128, generator=generator)])
+    assert torch.equal(seed_order, course_order)
+    assert [len(yb) for _, yb in loader] == [128] * 7 + [1000 - 7 * 128]
+
+
+def test_models() -> None:
+    pipeline = load_pipeline()
+    assert mc.count_parameters(pipeline.make_cnn()) < 8_000
+    x = torch.rand(4, 1, 28, 28)
+    for make in (pipeline.make_mlp, pipeline.make_cnn):
+        assert make()(x).shape == (4, 10)
 
 
 def test_smoke_json(raw_dir: Path) -> None:
