@@ -14,7 +14,7 @@ same torch threads:
 Both sides are then evaluated with `mc.evaluate` on the same validation split. See
 benchmarks/README.md for what is timed and the measured results.
 
-    python benchmarks/pipeline.py              # the full benchmark (1 epoch)
+    python benchmarks/pipeline.py              # the full benchmark (1 epoch, median of 3 runs)
     python benchmarks/pipeline.py --epochs 2 --json
     python benchmarks/pipeline.py --smoke      # 2,000 training images: checks that it runs
 """
@@ -28,6 +28,7 @@ import io
 import json
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -195,30 +196,46 @@ def run(args: argparse.Namespace) -> tuple[list[dict], dict]:
         for case, make_model, dataset, augment in cases:
             mc.set_seed(0)
             initial = make_model().state_dict()
-            models = {}
-            for side in ("seed", "course"):
-                models[side] = make_model()
-                models[side].load_state_dict(copy.deepcopy(initial))
-            warm_up(models["seed"], data.x_train, data.y_train)
 
-            mc.set_seed(1)
-            seed_s, seed_train_s = train_seed(models["seed"], dataset, indices, args.epochs, data, seed=1,
-                                              workers=args.workers)
-            mc.set_seed(1)
-            course_s, course_train_s = train_course(models["course"], data, args.epochs, augment, seed=1)
+            def fresh_model() -> nn.Module:  # every run starts from the same initial weights
+                model = make_model()
+                model.load_state_dict(initial)
+                return model
 
+            warm_up(fresh_model(), data.x_train, data.y_train)
+            runs = {"seed": [], "course": []}  # (wall seconds, training-loop seconds, val acc) per run
+            for _ in range(args.repeats):  # the sides alternate, so a busy moment hits both
+                mc.set_seed(1)
+                model = fresh_model()
+                times = train_seed(model, dataset, indices, args.epochs, data, seed=1, workers=args.workers)
+                runs["seed"].append((*times, mc.evaluate(model, data.x_val, data.y_val)[1]))
+                mc.set_seed(1)
+                model = fresh_model()
+                times = train_course(model, data, args.epochs, augment, seed=1)
+                runs["course"].append((*times, mc.evaluate(model, data.x_val, data.y_val)[1]))
+
+            seed_s, course_s = (statistics.median(r[0] for r in runs[side]) for side in ("seed", "course"))
             images = n_train * args.epochs
-            rows.append(dict(
-                case=case, seed_s=round(seed_s, 4), course_s=round(course_s, 4),
-                speedup=round(seed_s / course_s, 2),
-                seed_val_acc=mc.evaluate(models["seed"], data.x_val, data.y_val)[1],
-                course_val_acc=mc.evaluate(models["course"], data.x_val, data.y_val)[1],
+            row = dict(case=case, seed_s=round(seed_s, 4), course_s=round(course_s, 4),
+                       speedup=round(seed_s / course_s, 2))
+            for side in ("seed", "course"):
+                row[f"{side}_val_acc"] = runs[side][0][2]  # the same in every run (same seeds)
+            for side in ("seed", "course"):
+                row[f"{side}_img_per_s"] = round(images / statistics.median(r[1] for r in runs[side]))
+            for side in ("seed", "course"):
+                row[f"{side}_runs_s"] = [round(r[0], 4) for r in runs[side]]
+            row.update(
                 seed_load_s=round(seed_load_s, 4), course_load_s=round(course_load_s, 4),
                 total_speedup=round((seed_load_s + seed_s) / (course_load_s + course_s), 2),
-                seed_img_per_s=round(images / seed_train_s), course_img_per_s=round(images / course_train_s),
-                params=mc.count_parameters(models["course"]), train_images=n_train, epochs=args.epochs,
-                seed_workers=args.workers,
-            ))
+                params=mc.count_parameters(model), train_images=n_train, epochs=args.epochs,
+                repeats=args.repeats, seed_workers=args.workers,
+            )
+            rows.append(row)
+            spread = max(max(r[0] for r in runs[side]) / min(r[0] for r in runs[side]) for side in runs)
+            if spread > 1.3:
+                print(f"warning: {case}: the runs of one side differ by {spread:.1f}x; were other jobs "
+                      f"running on the cores? (runs: {row['seed_runs_s']} / {row['course_runs_s']} s)",
+                      file=sys.stderr)
     machine = dict(
         threads=torch.get_num_threads(), nproc=os.cpu_count(), cpu=cpu_model(), torch=torch.__version__,
         python=platform.python_version(), date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -238,7 +255,8 @@ def cpu_model() -> str:
 
 def print_table(rows: list[dict], machine: dict) -> None:
     r0 = rows[0]
-    print(f"{r0['epochs']} epoch(s) on {r0['train_images']:,} training images, batch size {BATCH_SIZE}; "
+    print(f"{r0['epochs']} epoch(s) on {r0['train_images']:,} training images, batch size {BATCH_SIZE}, "
+          f"median of {r0['repeats']} run(s) per pipeline; "
           f"{machine['threads']} torch threads, {machine['nproc']} cores ({machine['cpu']}), "
           f"torch {machine['torch']}")
     print(f"load MNIST: seed {r0['seed_load_s']:.2f} s (torchvision MNIST, extracts the .gz files), "
@@ -259,11 +277,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help=f"torch threads for both pipelines (default: torch's default, {torch.get_num_threads()}; "
                              "1 with --smoke, which then does not suffer from other jobs on the cores)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="runs per pipeline and case, alternating; the median is reported (default 3, 1 with --smoke)")
     parser.add_argument("--workers", type=int, default=0,
                         help="DataLoader worker processes of the seed pipeline (default 0, as in the tutorials)")
     parser.add_argument("--smoke", action="store_true", help="a quick check that it runs: 2,000 training and 1,000 validation images")
     parser.add_argument("--json", action="store_true", help="print the results as a JSON list")
     args = parser.parse_args(argv)
+    if args.repeats is None:
+        args.repeats = 1 if args.smoke else 3
     if args.threads is None:
         args.threads = 1 if args.smoke else torch.get_num_threads()
     rows, machine = run(args)
