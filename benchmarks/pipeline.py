@@ -276,12 +276,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=1, help="epochs per case (default 1)")
     parser.add_argument("--threads", type=int, default=None,
                         help=f"torch threads for both pipelines (default: torch's default, {torch.get_num_threads()}; "
-                             "1 with --smoke, which then does not suffer from other jobs on the cores)")
+                             "1 with --smoke, so that other jobs on the cores do not slow it down much)")
     parser.add_argument("--repeats", type=int, default=None,
-                        help="runs per pipeline and case, alternating; the fastest is reported (default 3, 1 with --smoke)")
+                        help="runs per pipeline and case, alternating; the fastest is reported "
+                             "(default 3, 1 with --smoke)")
     parser.add_argument("--workers", type=int, default=0,
                         help="DataLoader worker processes of the seed pipeline (default 0, as in the tutorials)")
-    parser.add_argument("--smoke", action="store_true", help="a quick check that it runs: 2,000 training and 1,000 validation images")
+    parser.add_argument("--smoke", action="store_true",
+                        help="a quick check that it runs: 2,000 training and 1,000 validation images")
     parser.add_argument("--json", action="store_true", help="print the results as a JSON list")
     args = parser.parse_args(argv)
     if args.repeats is None:
