@@ -36,9 +36,9 @@ test: unit nbtest ## set up, then run the unit tests and the notebook tests
 unit: setup ## unit tests of the package and the notebook checks (hygiene, badges, student build)
 	$(PY) -m pytest tests
 
-nbtest: setup ## nbval: every notebook re-run in quick mode against its stored outputs
-	MNIST_COURSE_QUICK=1 $(PY) -m pytest --nbval notebooks --nbval-current-env \
-	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+nbtest: setup ## nbval: every notebook (or NB=...) re-run in quick mode against its stored outputs
+	MNIST_COURSE_QUICK=1 PYTHONPATH=tests $(PY) -m pytest --nbval $(or $(NB),notebooks) --nbval-current-env \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p nbval_history -p no:cacheprovider
 
 execute: setup ## re-run the notebooks (or NB=notebooks/x.ipynb) on a fresh kernel, outputs in place
 	$(PY) tools/execute.py $(NB)
