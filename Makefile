@@ -11,7 +11,7 @@ STAMP      := $(VENV)/.installed-$(shell printf '%s' '$(TORCH_SPEC)' | cksum | c
 # Quarto is looked up when a recipe runs (PATH first, then the venv's quarto-cli).
 FIND_QUARTO = $$(command -v quarto || { test -x $(VENV)/bin/quarto && echo $(VENV)/bin/quarto; })
 
-.PHONY: help setup site test unit nbtest execute student badges bench quarto-check clean
+.PHONY: help setup site test unit nbtest studenttest execute student badges bench quarto-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -31,7 +31,7 @@ site: setup ## set up, then render the website (with solutions) into _site/
 	QUARTO_PYTHON=$(PY) $(FIND_QUARTO) render --no-execute
 	@echo "Site written to _site/ (open _site/index.html)"
 
-test: unit nbtest ## set up, then run the unit tests and the notebook tests
+test: unit nbtest studenttest ## set up, then run the unit tests and the notebook tests
 
 unit: setup ## unit tests of the package and the notebook checks (hygiene, badges, student build)
 	$(PY) -m pytest tests
@@ -39,6 +39,11 @@ unit: setup ## unit tests of the package and the notebook checks (hygiene, badge
 nbtest: setup ## nbval: every notebook (or NB=...) re-run in quick mode against its stored outputs
 	MNIST_COURSE_QUICK=1 PYTHONPATH=tests $(PY) -m pytest --nbval $(or $(NB),notebooks) --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p nbval_history -p no:cacheprovider
+
+studenttest: setup ## the student copies (solutions removed) run top to bottom without errors (quick mode)
+	$(PY) tools/student.py > /dev/null
+	MNIST_COURSE_QUICK=1 PYTHONPATH=tests $(PY) -m pytest --nbval-lax _student/notebooks --nbval-current-env \
+	  -p nbval_history -p no:cacheprovider
 
 execute: setup ## re-run the notebooks (or NB=notebooks/x.ipynb) on a fresh kernel, outputs in place
 	$(PY) tools/execute.py $(NB)
@@ -64,7 +69,7 @@ quarto-check:
 	    echo ""; \
 	    echo "Could not install Quarto automatically. Everything else is ready."; \
 	    echo "Install Quarto 1.7 or newer from https://quarto.org/docs/get-started/ (or 'conda install -c conda-forge quarto'),"; \
-	    echo "then run 'make site' again, or render by hand with:  QUARTO_PYTHON=$(PY) quarto render"; \
+	    echo "then run 'make site' again, or render by hand with:  QUARTO_PYTHON=$(PY) quarto render --no-execute"; \
 	    exit 1; }; \
 	fi
 
