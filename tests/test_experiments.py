@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -96,5 +97,56 @@ def test_compare_history_summary_and_test_accuracy(small: mc.MNISTSplits) -> Non
     assert s.loc["sgd", "val_acc_sd"] == pytest.approx(final.std())
     expected_test = np.mean([mc.evaluate(result.models["adam", s_], small.x_test, small.y_test)[1] for s_ in range(3)])
     assert s.loc["adam", "test_acc_mean"] == pytest.approx(expected_test)
-    assert s.loc["sgd", "seconds_mean"] == pytest.approx(h[h.config == "sgd"].groupby("seed")["seconds"].sum().mean())
+    assert s.loc["sgd", "seconds_per_epoch"] == pytest.approx(h[h.config == "sgd"]["seconds"].mean())
     assert (s[["val_acc_mean", "train_acc_mean"]] > 70).all().all()
+
+
+def _final(values: dict[str, list[float]]) -> pd.DataFrame:
+    return pd.DataFrame([{"config": c, "seed": s, "val_acc": v} for c, vs in values.items() for s, v in enumerate(vs)])
+
+
+def test_paired_differences_per_seed_mean_se_and_interval() -> None:
+    final = _final({"ref": [90.0, 92.0, 91.0], "up": [90.5, 92.6, 91.4], "noisy": [91.0, 91.0, 92.0]})
+    table = mc.paired_differences(final, "ref")
+    assert list(table.index) == ["up", "noisy"]
+    assert table.loc["up", ["seed 0", "seed 1", "seed 2"]].tolist() == pytest.approx([0.5, 0.6, 0.4])
+    assert table.loc["up", "mean"] == pytest.approx(0.5)
+    assert table.loc["up", "se"] == pytest.approx(0.1 / np.sqrt(3))
+    half = 4.302652729911275 * 0.1 / np.sqrt(3)  # t(0.975, df=2)
+    assert table.loc["up", "ci_low"] == pytest.approx(0.5 - half)
+    assert table.loc["up", "verdict"] == "higher" and table.loc["up", "wins"] == 3
+    # +1, -1, +1: the mean is positive but the interval holds 0
+    assert table.loc["noisy", "verdict"] == "no detectable difference"
+    assert table.attrs == {"reference": "ref", "metric": "val_acc", "confidence": 0.95}
+    lower = mc.paired_differences(_final({"a": [1.0, 2.0, 3.0], "b": [0.0, 1.1, 1.9]}), "a")
+    assert lower.loc["b", "verdict"] == "lower"
+
+
+def test_paired_differences_pairing_removes_the_shared_seed_luck() -> None:
+    # seeds differ by a lot, the configs by a constant: unpaired sds overlap, paired differences do not
+    final = _final({"ref": [80.0, 95.0, 88.0], "better": [80.3, 95.3, 88.3]})
+    assert mc.paired_differences(final, "ref").loc["better", "verdict"] == "higher"
+
+
+def test_paired_differences_refuses_what_cannot_be_paired() -> None:
+    final = _final({"ref": [90.0, 91.0], "x": [90.0, 92.0]})
+    with pytest.raises(ValueError, match="reference config 'nope' not found"):
+        mc.paired_differences(final, "nope")
+    with pytest.raises(ValueError, match="no column 'test_acc'.*test=True"):
+        mc.paired_differences(final, "ref", metric="test_acc")
+    with pytest.raises(ValueError, match="no run for x seed 1"):
+        mc.paired_differences(final.drop(index=3), "ref")
+    with pytest.raises(ValueError, match="at least 2 seeds"):
+        mc.paired_differences(final[final.seed == 0], "ref")
+
+
+def test_compare_final_table_feeds_paired_differences(small: mc.MNISTSplits) -> None:
+    configs = {lr: {"optimizer": (lambda lr: lambda p: torch.optim.SGD(p, lr=lr))(lr)} for lr in (0.01, 0.1)}
+    result = mc.compare(MLP, {str(k): v for k, v in configs.items()}, seeds=[0, 1], data=small.subset(500, 200),
+                        epochs=1, test=True, progress=False)
+    assert list(result.final.columns[:3]) == ["config", "seed", "epoch"] and len(result.final) == 4
+    table = mc.paired_differences(result, "0.01", metric="test_acc")
+    by_seed = result.final.pivot(index="config", columns="seed", values="test_acc")
+    assert table.loc["0.1", "seed 1"] == pytest.approx(by_seed.loc["0.1", 1] - by_seed.loc["0.01", 1])
+    ax = mc.plot_paired(table)
+    assert "percentage points" in ax.get_xlabel() and len(ax.collections) >= 2

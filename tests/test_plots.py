@@ -41,12 +41,15 @@ def test_learning_curves_are_labelled_by_what_they_plot() -> None:
     assert top == pytest.approx(93)  # the accuracy panel holds accuracies, not losses
 
 
-def test_learning_curves_of_a_comparison_with_sd_bands() -> None:
-    fig = mc.plot_history(history(seeds=3), metrics=("val_acc", "lr"), hue="config")
+def test_learning_curves_of_a_comparison_show_each_seed_or_sd_bands() -> None:
+    fig = mc.plot_history(history(seeds=3), metrics=("val_acc", "lr"), hue="config", title="t")
     acc_ax, lr_ax = fig.axes
     assert acc_ax.get_ylabel() == "validation accuracy (%)" and lr_ax.get_ylabel() == "learning rate"
-    assert len(acc_ax.collections) >= 2  # one +-sd band per config
+    assert len([line for line in acc_ax.get_lines() if len(line.get_xdata()) == 3]) == 2 * 3  # a line per run
     assert {t.get_text() for t in acc_ax.get_legend().get_texts()} >= {"a", "b"}
+    assert "3 seeds, one line each" in fig._suptitle.get_text()
+    fig = mc.plot_history(history(seeds=3), metrics=("val_acc",), hue="config", each_seed=False)
+    assert len(fig.axes[0].collections) >= 2  # one +-sd band per config
 
 
 def test_show_digits_titles_each_image(small: mc.MNISTSplits) -> None:

@@ -1,4 +1,5 @@
-"""Fair comparisons: the same initial weights and the same data order for every config."""
+"""Fair comparisons: the same initial weights and the same data order for every config, and
+their analysis as per-seed paired differences."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 import torch
+from scipy import stats
 from torch import nn
 
 from .data import MNISTSplits
@@ -18,18 +20,30 @@ METRICS = ("train_loss", "train_acc", "val_loss", "val_acc")
 
 
 def set_seed(seed: int) -> None:
-    """Seed Python's, NumPy's and torch's (CPU and CUDA) random number generators."""
+    """Seed Python's, NumPy's and torch's random number generators (CPU and every GPU).
+
+    Also asks cuDNN for deterministic convolution algorithms, so that a rerun on the same GPU
+    gives the same numbers where PyTorch allows it.
+    """
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
 
 
 class Comparison(NamedTuple):
-    """What `compare` returns: per-epoch `history`, final-epoch `summary`, and the trained `models`."""
+    """What `compare` returns.
+
+    `history`: one row per (config, seed, epoch); `summary`: final-epoch mean and sd over
+    seeds, one row per config; `models`: the trained models by `(config, seed)`; `final`: one
+    row per (config, seed) with the final-epoch metrics (and `test_acc` with `test=True`), the
+    input of `paired_differences`.
+    """
 
     history: pd.DataFrame
     summary: pd.DataFrame
     models: dict[tuple[str, int], nn.Module]
+    final: pd.DataFrame
 
 
 def compare(
@@ -40,6 +54,7 @@ def compare(
     epochs: int,
     *,
     test: bool = False,
+    device: torch.device | str | None = None,
     **fit_kwargs: Any,
 ) -> Comparison:
     """Train every config for every seed, each run from the same start, and tabulate.
@@ -49,9 +64,12 @@ def compare(
     and any other `fit` keyword (`batch_size`, `augment`, ...). For each seed, `make_model()`
     builds the reference initial weights and every config's model starts from them (all
     parameters and buffers whose name and shape match); every run sees the same data order
-    (its own generator seeded with the seed) and the same global RNG state (dropout,
-    augmentation). With `test=True` the summary adds the test accuracy of each final model.
+    (its own CPU generator seeded with the seed) and the same global RNG state (dropout,
+    augmentation). Models are built on the CPU, so the initial weights are the same on every
+    device, then moved to `device` (default: the device of `data`). With `test=True` the test
+    accuracy of each final model is added (`final.test_acc`, `summary.test_acc_mean/sd`).
     """
+    device = torch.device(device) if device is not None else data.x_train.device
     history, models = [], {}
     for seed in seeds:
         set_seed(seed)
@@ -63,6 +81,7 @@ def compare(
             own = model.state_dict()
             model.load_state_dict({k: v for k, v in reference.items() if k in own and own[k].shape == v.shape},
                                   strict=False)
+            model.to(device)
             optimizer = config.pop("optimizer")(model.parameters())
             make_scheduler = config.pop("scheduler", None)
             set_seed(seed)
@@ -73,21 +92,77 @@ def compare(
             models[name, seed] = model
     tidy = pd.concat(history, ignore_index=True)
     tidy = tidy[["config", "seed", *[c for c in tidy.columns if c not in ("config", "seed")]]]
-    summary = summarize(tidy)
+    final = final_epoch(tidy)
     if test:
-        acc = pd.Series({key: evaluate(m, data.x_test, data.y_test)[1] for key, m in models.items()})
-        by_config = acc.groupby(level=0, sort=False)
-        summary["test_acc_mean"], summary["test_acc_sd"] = by_config.mean(), by_config.std()
-    return Comparison(tidy, summary, models)
+        final["test_acc"] = [evaluate(models[c, s], data.x_test, data.y_test)[1]
+                             for c, s in zip(final["config"], final["seed"])]
+    summary = summarize(tidy, final=final)
+    return Comparison(tidy, summary, models, final)
 
 
-def summarize(history: pd.DataFrame, metrics: Iterable[str] = METRICS) -> pd.DataFrame:
-    """Final-epoch mean and sd over seeds of each metric, one row per config, plus total seconds."""
-    final = history[history["epoch"] == history.groupby(["config", "seed"])["epoch"].transform("max")]
-    seconds = history.groupby(["config", "seed"], sort=False)["seconds"].sum().groupby("config", sort=False)
+def final_epoch(history: pd.DataFrame) -> pd.DataFrame:
+    """The last epoch's row of each (config, seed) run, in the order the runs appear."""
+    last = history.groupby(["config", "seed"], sort=False)["epoch"].transform("max")
+    return history[history["epoch"] == last].reset_index(drop=True)
+
+
+def summarize(history: pd.DataFrame, metrics: Iterable[str] = METRICS,
+              final: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Final-epoch mean and sd over seeds of each metric (and of `test_acc` when `final` has it),
+    one row per config, plus `seconds_per_epoch`: the mean training time of one epoch."""
+    final = final_epoch(history) if final is None else final
+    metrics = [*metrics, *(["test_acc"] if "test_acc" in final else [])]
     table = {}
     for m in metrics:
         by_config = final.groupby("config", sort=False)[m]
         table[f"{m}_mean"], table[f"{m}_sd"] = by_config.mean(), by_config.std()
-    table["seconds_mean"] = seconds.mean()
+    table["seconds_per_epoch"] = history.groupby("config", sort=False)["seconds"].mean()
     return pd.DataFrame(table)
+
+
+def paired_differences(
+    result: Comparison | pd.DataFrame,
+    reference: str,
+    metric: str = "val_acc",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Per-seed differences `config - reference` of a final-epoch metric, and what they show.
+
+    Runs with the same seed share their start and data order, so their difference removes the
+    luck of the seed that both runs share. For every config other than `reference`, the table
+    has one column per seed (`seed 0`, `seed 1`, ...), then `mean`, its standard error
+    `se = sd / sqrt(n)`, a Student-t confidence interval `ci_low`..`ci_high` with n - 1 degrees
+    of freedom (a paired t-test in interval form), `wins` (seeds where the config is higher, of
+    `n`) and `verdict`: "higher" or "lower" when the interval excludes 0, else "no detectable
+    difference". `result` is a `Comparison` or its `final` table (columns config, seed, metric).
+    Units are those of the metric (percentage points for accuracies).
+
+    Raises ValueError if `reference` or `metric` is missing, if fewer than 2 seeds are shared,
+    or if a config lacks a seed the reference has.
+    """
+    final = result.final if isinstance(result, Comparison) else result
+    if metric not in final:
+        raise ValueError(f"no column {metric!r} in the results (columns: {', '.join(final.columns)}); "
+                         "for test accuracy, run compare(..., test=True)")
+    wide = final.pivot(index="config", columns="seed", values=metric)
+    wide = wide.reindex(final["config"].drop_duplicates())
+    if reference not in wide.index:
+        raise ValueError(f"reference config {reference!r} not found; configs: {', '.join(map(str, wide.index))}")
+    missing = [f"{c} seed {s}" for (c, s), v in wide.stack(future_stack=True).items() if pd.isna(v)]
+    if missing:
+        raise ValueError(f"runs cannot be paired: no run for {', '.join(missing)}; "
+                         "run every config with the same seeds")
+    n = wide.shape[1]
+    if n < 2:
+        raise ValueError(f"paired differences need at least 2 seeds, got {n}")
+    diffs = wide.drop(index=reference) - wide.loc[reference]
+    diffs.columns = [f"seed {s}" for s in diffs.columns]
+    mean, se = diffs.mean(axis=1), diffs.std(axis=1, ddof=1) / np.sqrt(n)
+    half = stats.t.ppf(0.5 + confidence / 2, df=n - 1) * se
+    table = diffs.assign(mean=mean, se=se, ci_low=mean - half, ci_high=mean + half,
+                         wins=(diffs > 0).sum(axis=1), n=n)
+    table["verdict"] = np.where(table["ci_low"] > 0, "higher",
+                                np.where(table["ci_high"] < 0, "lower", "no detectable difference"))
+    table.index.name = "config"
+    table.attrs.update(reference=reference, metric=metric, confidence=confidence)
+    return table

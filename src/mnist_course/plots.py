@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
@@ -23,25 +24,63 @@ LABELS = {
 
 
 def plot_history(
-    history: pd.DataFrame, metrics: tuple[str, ...] = ("loss", "acc"), hue: str | None = None, title: str | None = None
+    history: pd.DataFrame,
+    metrics: tuple[str, ...] = ("loss", "acc"),
+    hue: str | None = None,
+    title: str | None = None,
+    each_seed: bool = True,
 ) -> Figure:
     """Learning curves, one panel per metric: `"loss"` / `"acc"` show train (dashed) and validation
     (solid); any other column (e.g. `"val_acc"`, `"lr"`) is shown alone. With `hue` (e.g. `"config"`)
-    one colour per value, and the mean over seeds with a +-1 sd band when there are several."""
+    one colour per value. When `history` has several seeds, every seed is drawn as its own thin
+    line (`each_seed=True`, the default), or as the mean with a +-1 sd band (`each_seed=False`)."""
+    several = "seed" in history and history["seed"].nunique() > 1
+    lines = several and each_seed
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.8), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         columns = [f"train_{metric}", f"val_{metric}"] if metric in ("loss", "acc") else [metric]
-        long = history.melt(id_vars=[c for c in ("epoch", hue) if c], value_vars=columns, var_name="split")
+        ids = [c for c in ("epoch", hue, "seed" if lines else None) if c]
+        long = history.melt(id_vars=list(dict.fromkeys(ids)), value_vars=columns, var_name="split")
         long["split"] = long["split"].str.split("_").str[0].map({"train": "train", "val": "validation"}).fillna(metric)
         sns.lineplot(data=long, x="epoch", y="value", hue=hue, style="split" if len(columns) > 1 else None,
                      style_order=["validation", "train"] if len(columns) > 1 else None,
-                     errorbar="sd", marker="o", ax=ax)
+                     units="seed" if lines else None, estimator=None if lines else "mean",
+                     errorbar=None if lines else "sd", marker="o", markersize=4 if lines else 6,
+                     linewidth=1 if lines else 1.5, alpha=0.8 if lines else 1, ax=ax)
         ax.set(xlabel="epoch", ylabel=_axis_label(metric))
         ax.xaxis.get_major_locator().set_params(integer=True)
+        if ax.get_legend() is not None:
+            sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title + (f" ({history['seed'].nunique()} seeds, one line each)" if lines else ""))
     fig.tight_layout()
     return fig
+
+
+def plot_paired(differences: pd.DataFrame, ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Dot plot of `paired_differences`: one row per config, one dot per seed, the mean as a black
+    diamond with its confidence interval, and a line at 0 (no difference from the reference)."""
+    seeds = [c for c in differences.columns if str(c).startswith("seed ")]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 0.55 * len(differences) + 1.4))
+    rows = range(len(differences))[::-1]
+    palette = sns.color_palette("colorblind", len(seeds))
+    for k, (seed, colour) in enumerate(zip(seeds, palette)):
+        offset = (k - (len(seeds) - 1) / 2) * 0.06
+        ax.scatter(differences[seed], [r + offset for r in rows], color=colour, s=22, label=seed, zorder=3)
+    ax.errorbar(differences["mean"], list(rows),
+                xerr=[differences["mean"] - differences["ci_low"], differences["ci_high"] - differences["mean"]],
+                fmt="D", color="black", capsize=4, markersize=6, zorder=2,
+                label=f"mean, {differences.attrs.get('confidence', 0.95):.0%} CI")
+    ax.axvline(0, color="grey", linewidth=1, linestyle="--")
+    ax.set_yticks(list(rows), [str(c) for c in differences.index])
+    metric, reference = differences.attrs.get("metric", "metric"), differences.attrs.get("reference", "reference")
+    unit = " (percentage points)" if metric.endswith("acc") else ""
+    ax.set_xlabel(f"{LABELS.get(metric, metric).split(' (')[0]}: config minus {reference}{unit}")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8)
+    ax.set_title(title or f"Paired differences against {reference}, one dot per seed")
+    ax.figure.tight_layout()
+    return ax
 
 
 def _axis_label(metric: str) -> str:
@@ -56,8 +95,11 @@ def show_digits(
     nrows = math.ceil(n / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.25) * nrows), squeeze=False)
     for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i < n:
+        ax.set_xticks([])
+        ax.set_yticks([])  # keep the frame: it shows where the 28x28 image ends
+        if i >= n:
+            ax.axis("off")
+        else:
             ax.imshow(x[i].detach().cpu().squeeze(0).numpy(), cmap="gray_r", vmin=0, vmax=1)
             if labels is not None:
                 label = labels[i]
@@ -100,12 +142,22 @@ def confusion_matrix(model: nn.Module, x: Tensor, y: Tensor, num_classes: int = 
                         columns=pd.Index(range(num_classes), name="predicted label"))
 
 
-def plot_confusion(model: nn.Module, x: Tensor, y: Tensor, ax: Axes | None = None) -> Axes:
-    """The confusion matrix as an annotated heatmap (diagonal = correct)."""
+def plot_confusion(
+    model: nn.Module, x: Tensor, y: Tensor, ax: Axes | None = None, split: str = "validation"
+) -> Axes:
+    """The confusion matrix as an annotated heatmap of the mistakes: the colours show only the
+    off-diagonal counts (the diagonal, the correct predictions, would use up the colour scale
+    otherwise) and the diagonal counts are written in bold. `split` names the images in the title."""
     matrix = confusion_matrix(model, x, y)
     if ax is None:
         _, ax = plt.subplots(figsize=(6.5, 5.5))
-    sns.heatmap(matrix, annot=True, fmt="d", cmap="Blues", cbar_kws={"label": "number of images"}, ax=ax)
-    accuracy = matrix.to_numpy().trace() / matrix.to_numpy().sum() * 100
-    ax.set_title(f"Confusion matrix on {len(y):,} images (accuracy {accuracy:.2f}%)")
+    counts = matrix.to_numpy()
+    diagonal = np.eye(len(matrix), dtype=bool)
+    sns.heatmap(matrix, mask=diagonal, annot=True, fmt="d", cmap="Reds", linewidths=0.5, linecolor="white",
+                cbar_kws={"label": "number of mistakes"}, ax=ax)
+    for i in range(len(matrix)):
+        ax.text(i + 0.5, i + 0.5, f"{counts[i, i]:,}", ha="center", va="center", fontsize=8, fontweight="bold")
+    accuracy = counts.trace() / counts.sum() * 100
+    ax.set_title(f"Confusion matrix, {len(y):,} {split} images (accuracy {accuracy:.2f}%)\n"
+                 "colours: mistakes only; bold diagonal: correct")
     return ax
