@@ -8,19 +8,23 @@ from .data import (
     find_mnist, load_mnist, normalize, random_affine, split_indices,
 )
 from .export import ExportError, check_onnx, describe_file, export_onnx, load_model, models_dir, save_model
-from .experiments import Comparison, compare, set_seed, summarize
+from .experiments import Comparison, compare, final_epoch, paired_differences, set_seed, summarize
 from .inspection import count_parameters, receptive_field_table, summary
 from .plots import (
-    confusion_matrix, most_confident_mistakes, plot_confusion, plot_failures, plot_history, show_digits,
+    confusion_matrix, most_confident_mistakes, plot_confusion, plot_failures, plot_history, plot_paired,
+    show_digits,
 )
-from .train import QUICK, default_device, evaluate, fit, model_device, predict
+from .train import (
+    QUICK, default_device, environment_info, evaluate, fit, model_device, predict, synchronize, time_ms,
+)
 
 __all__ = [
-    "FILES", "MNIST_MEAN", "MNIST_STD", "QUICK", "Comparison", "DataError", "MNISTSplits", "Normalize",
-    "RandomAffine", "batches", "cache_dir", "compare",
-    "ExportError", "check_onnx", "describe_file", "export_onnx", "load_model", "models_dir", "save_model", "confusion_matrix", "count_parameters",
-    "default_device", "evaluate", "find_mnist", "fit", "load_mnist", "model_device", "most_confident_mistakes",
-    "normalize", "plot_confusion", "plot_failures", "plot_history", "predict", "random_affine",
-    "receptive_field_table", "set_seed", "show_digits", "split_indices", "summarize", "summary",
+    "FILES", "MNIST_MEAN", "MNIST_STD", "QUICK", "Comparison", "DataError", "ExportError", "MNISTSplits",
+    "Normalize", "RandomAffine", "batches", "cache_dir", "check_onnx", "compare", "confusion_matrix",
+    "count_parameters", "default_device", "describe_file", "environment_info", "evaluate", "export_onnx",
+    "final_epoch", "find_mnist", "fit", "load_mnist", "load_model", "model_device", "models_dir",
+    "most_confident_mistakes", "normalize", "paired_differences", "plot_confusion", "plot_failures",
+    "plot_history", "plot_paired", "predict", "random_affine", "receptive_field_table", "save_model",
+    "set_seed", "show_digits", "split_indices", "summarize", "summary", "synchronize", "time_ms",
 ]
 __version__ = "0.1.0"
