@@ -70,7 +70,7 @@ def test_normalize_uses_mnist_statistics(mnist: mc.MNISTSplits) -> None:
     assert torch.equal(mc.Normalize()(mnist.x_val[:5]), mc.normalize(mnist.x_val[:5]))
 
 
-# --- where the files come from ---------------------------------------------------------------
+# --- where the files come from (downloads: tests/test_download.py) ----------------------------
 
 @pytest.mark.parametrize("layout", ["parent", "MNIST folder"])
 def test_root_in_either_layout_and_env_var(raw_dir: Path, tmp_path: Path, empty_cache: Path,
@@ -83,35 +83,6 @@ def test_root_in_either_layout_and_env_var(raw_dir: Path, tmp_path: Path, empty_
     assert not empty_cache.exists()  # found without touching the cache
 
 
-def test_missing_data_and_failed_download_explains_the_fix(empty_cache: Path, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    def offline(*args: object, **kwargs: object) -> None:
-        raise OSError("network is unreachable")
-
-    monkeypatch.setattr(data_module, "MNIST", offline)
-    with pytest.raises(mc.DataError) as error:
-        mc.load_mnist(tmp_path / "nothing-here")
-    message = str(error.value)
-    assert all(name in message for name in mc.FILES)
-    assert str(empty_cache / "MNIST" / "raw") in message and "MNIST_DATA_DIR" in message
-    assert "network is unreachable" in message and str(tmp_path / "nothing-here") in message
-
-
-def test_download_goes_to_the_cache(raw_dir: Path, empty_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = []
-
-    def fake_torchvision_mnist(root: str, train: bool, download: bool) -> None:  # what torchvision leaves behind
-        calls.append(train)
-        dest = Path(root) / "MNIST" / "raw"
-        for name in mc.FILES:
-            if not (dest / name).exists():
-                shutil.copy(raw_dir / name, dest / name)
-
-    monkeypatch.setattr(data_module, "MNIST", fake_torchvision_mnist)
-    assert mc.find_mnist() == empty_cache / "MNIST" / "raw" and calls == [True, False]
-    assert mc.find_mnist() == empty_cache / "MNIST" / "raw" and len(calls) == 2  # second time: found
-
-
 def test_checksum_failure_names_the_file_and_leaves_it(raw_dir: Path, tmp_path: Path, empty_cache: Path) -> None:
     raw = copy_raw(raw_dir, tmp_path / "data")
     damaged = raw / "t10k-labels-idx1-ubyte.gz"
@@ -122,17 +93,6 @@ def test_checksum_failure_names_the_file_and_leaves_it(raw_dir: Path, tmp_path: 
     assert "fresh copy" in str(error.value)
     assert damaged.exists() and md5(damaged) == before  # neither deleted nor overwritten
     assert all((raw / name).exists() for name in mc.FILES)
-
-
-def test_damaged_file_in_cache_is_not_replaced_by_a_download(raw_dir: Path, empty_cache: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    raw = empty_cache / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    (raw / "train-images-idx3-ubyte.gz").write_bytes(b"not mnist")
-    monkeypatch.setattr(data_module, "MNIST", lambda *a, **k: pytest.fail("must not download over a file"))
-    with pytest.raises(mc.DataError, match="train-images-idx3-ubyte.gz fails its md5 check"):
-        mc.find_mnist()
-    assert (raw / "train-images-idx3-ubyte.gz").read_bytes() == b"not mnist"
 
 
 def test_unwritable_cache_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,12 +7,18 @@ epoch is plain tensor indexing: no `Dataset`, no `DataLoader`, no PIL in the hot
 from __future__ import annotations
 
 import gzip
+import hashlib
 import math
 import os
 import struct
-from collections.abc import Iterator
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields, replace
+from http.client import IncompleteRead
 from pathlib import Path
+from urllib.error import HTTPError, URLError
+from urllib.request import Request, urlopen
 
 import platformdirs
 import torch
@@ -28,6 +34,16 @@ MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 FILES: dict[str, str] = dict(MNIST.resources)
 
 ENV_VAR = "MNIST_DATA_DIR"
+
+#: Where downloads come from, in order. Both serve the original files; the original host
+#: (yann.lecun.com) now answers with an HTML page. `$MNIST_MIRRORS` replaces the list.
+MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/")
+MIRRORS_VAR = "MNIST_MIRRORS"
+#: Seconds a mirror may stay silent (connecting, or between two reads) before the next one is tried.
+TIMEOUT = 30
+PART_SUFFIX = ".part"
+GZIP_MAGIC = b"\x1f\x8b"
+HEADERS = {"User-Agent": "mnist-course (Python urllib)"}
 
 
 class DataError(RuntimeError):
@@ -64,14 +80,21 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("mnist-course"))
 
 
+def mirrors() -> list[str]:
+    """The base URLs downloads are tried from, in order: `$MNIST_MIRRORS` (comma-separated) if set,
+    else `MIRRORS`. Each gets a trailing `/`; a file's URL is the base URL + its name."""
+    urls = [url.strip() for url in os.environ.get(MIRRORS_VAR, "").split(",") if url.strip()] or list(MIRRORS)
+    return [url if url.endswith("/") else url + "/" for url in urls]
+
+
 def load_mnist(
     root: str | os.PathLike[str] | None = None, *, val_size: int = 10_000, split_seed: int = 0
 ) -> MNISTSplits:
     """Load MNIST into memory, with a fixed train/validation split.
 
     Looks for `<dir>/MNIST/raw/*.gz` (or `<dir>/raw/*.gz` when `<dir>` is the `MNIST` folder)
-    in `root`, then `$MNIST_DATA_DIR`, then `cache_dir()`; existing files are md5-checked.
-    If none has the files, torchvision downloads them into `cache_dir()`.
+    in `root`, then `$MNIST_DATA_DIR`, then `cache_dir()`; files are md5-checked. If none has
+    the files, they are downloaded into `cache_dir()` (see `find_mnist`).
 
     The split: `val_size` images drawn at random (generator seeded with `split_seed`) from
     the 60,000 training images form the validation set; the rest, in file order, are the
@@ -95,10 +118,15 @@ def split_indices(n: int, val_size: int, split_seed: int = 0) -> tuple[Tensor, T
 
 
 def find_mnist(root: str | os.PathLike[str] | None = None) -> Path:
-    """The `raw` folder holding the four verified .gz files: the first of `root`, `$MNIST_DATA_DIR`
-    and `cache_dir()` that has them, else a fresh download into `cache_dir()`."""
+    """The `raw` folder holding the four verified .gz files.
+
+    Folders the user names (`root`, then `$MNIST_DATA_DIR`) are only read: the first that has all
+    four files is used, and a file there that fails its md5 check raises `DataError` naming it
+    (it is never changed). Then the package's own `cache_dir()/MNIST/raw`: files missing there,
+    or failing their md5 check, are downloaded (see `_download`).
+    """
     candidates = [Path(d).expanduser() for d in (root, os.environ.get(ENV_VAR)) if d]
-    for folder in [*candidates, cache_dir()]:
+    for folder in candidates:
         for raw in (folder / "MNIST" / "raw", folder / "raw"):
             present = [name for name in FILES if (raw / name).is_file()]
             for name in present:
@@ -110,33 +138,115 @@ def find_mnist(root: str | os.PathLike[str] | None = None) -> Path:
                     )
             if len(present) == len(FILES):
                 return raw
-    return _download(cache_dir(), searched=candidates)
+    raw = cache_dir() / "MNIST" / "raw"
+    if all(check_integrity(str(raw / name), md5) for name, md5 in FILES.items()):
+        return raw
+    return _download(raw, searched=candidates)
 
 
-def _download(folder: Path, searched: list[Path]) -> Path:
-    """Download the four files into `folder/MNIST/raw` through torchvision, or explain the fix."""
-    raw = folder / "MNIST" / "raw"
+def _download(raw: Path, searched: Sequence[Path] = ()) -> Path:
+    """Download the files of `FILES` that `raw` lacks (or holds damaged) and return `raw`.
+
+    Each file is tried from every mirror in turn (`mirrors()`); any failure (HTTP error, a page
+    instead of the file, a dropped connection, a timeout, a wrong md5) moves on to the next one.
+    A file is written under a temporary name in `raw` and renamed only once its md5 matches, so
+    an interrupted download never leaves a partial file behind. Prints one line. Meant for the
+    package's cache folder: it replaces damaged files there. Raises `DataError` listing each
+    mirror and its reason, and where to put the files by hand (`searched`: folders looked in).
+    """
     try:
         raw.mkdir(parents=True, exist_ok=True)
-        (raw / ".write-test").touch()
-        (raw / ".write-test").unlink()
+        with tempfile.TemporaryFile(dir=raw):
+            pass
     except OSError as e:
         raise DataError(
             f"MNIST was not found, and the download folder {raw} cannot be written ({e}). "
             f"Make it writable, or put the files in a folder of your own and set {ENV_VAR}."
         ) from e
+    _remove_stale_parts(raw)
+    todo = [name for name, md5 in FILES.items() if not check_integrity(str(raw / name), md5)]
+    print(f"MNIST: downloading {len(todo)} file{'s' * (len(todo) != 1)} into the cache folder ...", end="", flush=True)
+    start, size, done = time.perf_counter(), 0, False
     try:
-        MNIST(str(folder), train=True, download=True)
-        MNIST(str(folder), train=False, download=True)
-    except Exception as e:  # torchvision raises RuntimeError, URLError, OSError, ... per mirror
-        looked = "".join(f"\n  {p}/MNIST/raw/" for p in searched)
-        raise DataError(
-            f"MNIST could not be downloaded ({type(e).__name__}: {e}).\n"
-            f"Looked in:{looked}\n  {raw}/\n"
-            f"Fix: put the four files {', '.join(FILES)} into\n  {raw}/\n"
-            f"or into <dir>/MNIST/raw/ and set the environment variable {ENV_VAR}=<dir>."
-        ) from e
+        for name in todo:
+            failures = []
+            for url in mirrors():
+                try:
+                    size += _fetch(url + name, raw / name, FILES[name])
+                    break
+                except Exception as e:  # any failure of one mirror: try the next one
+                    failures.append(f"  {url}: {_reason(e)}")
+            else:
+                raise DataError(_download_failed_message(name, failures, raw, searched))
+        done = True
+    finally:
+        print(f" done ({size / 1e6:.1f} MB in {time.perf_counter() - start:.1f} s)" if done else " failed", flush=True)
     return raw
+
+
+class _BadDownload(Exception):
+    """A mirror answered, but not with the file."""
+
+
+def _fetch(url: str, target: Path, md5: str) -> int:
+    """Download `url` into `target` through a temporary file next to it; returns the size in bytes."""
+    fd, part = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=PART_SUFFIX)
+    try:
+        digest, size = hashlib.md5(), 0
+        with os.fdopen(fd, "wb") as out, urlopen(Request(url, headers=HEADERS), timeout=TIMEOUT) as response:
+            expected = response.headers.get("Content-Length")
+            try:
+                while chunk := response.read(1 << 16):
+                    if size == 0 and not chunk.startswith(GZIP_MAGIC):
+                        kind = "an HTML page" if chunk.lstrip()[:1] == b"<" else "something that is not a .gz file"
+                        raise _BadDownload(f"sent {kind} instead of the file (it starts with {chunk[:30]!r})")
+                    digest.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+            except IncompleteRead as e:
+                size += len(e.partial)
+            if expected is not None and expected.isdigit() and size < int(expected):
+                raise _BadDownload(f"the connection was dropped after {size:,} of {int(expected):,} bytes")
+        if digest.hexdigest() != md5:
+            raise _BadDownload(f"sent {size:,} bytes with md5 {digest.hexdigest()}, expected {md5}")
+        os.replace(part, target)
+        return size
+    finally:
+        Path(part).unlink(missing_ok=True)
+
+
+def _reason(e: Exception) -> str:
+    """One line on why a mirror failed."""
+    if isinstance(e, HTTPError):
+        return f"HTTP error {e.code} {e.reason}"
+    if isinstance(e, URLError):
+        return f"could not connect ({e.reason})"
+    if isinstance(e, TimeoutError):
+        return f"no answer within {TIMEOUT} s"
+    if isinstance(e, _BadDownload):
+        return str(e)
+    return f"{type(e).__name__}: {e}"
+
+
+def _download_failed_message(name: str, failures: list[str], raw: Path, searched: Sequence[Path]) -> str:
+    looked = "".join(f"\n  {p}/MNIST/raw/" for p in searched)
+    return (
+        f"MNIST could not be downloaded: {name} failed from every mirror:\n" + "\n".join(failures) + "\n"
+        f"Looked for the files in:{looked}\n  {raw}/\n"
+        f"Fix: download the four files {', '.join(FILES)} by hand and put them into\n  {raw}/\n"
+        f"or into <dir>/MNIST/raw/ and set the environment variable {ENV_VAR}=<dir>. "
+        f"Or set {MIRRORS_VAR} to a comma-separated list of base URLs that serve them."
+    )
+
+
+def _remove_stale_parts(raw: Path, age: float = 3600) -> None:
+    """Delete temporary download files in `raw` older than `age` seconds (left by a killed process)."""
+    for part in raw.glob(f".*{PART_SUFFIX}"):
+        try:
+            if time.time() - part.stat().st_mtime > age:
+                part.unlink()
+        except OSError:
+            pass
 
 
 def _read_idx(path: Path) -> Tensor:
