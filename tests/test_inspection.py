@@ -98,3 +98,16 @@ def test_summary_matches_the_parameter_count() -> None:
     stats = mc.summary(model)
     assert stats.total_params == mc.count_parameters(model)
     assert "Conv2d" in str(stats) and "[1, 10, 3, 3]" in str(stats)
+
+
+def test_summary_runs_in_eval_mode_and_prints_plain_numbers() -> None:
+    """A model in train mode: batch-norm statistics stay as they are, the mode is restored, and the
+    text has no enum label (`Units.MEGABYTES`) that a torchinfo or Python release could change."""
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(4 * 26 * 26, 10))
+    before = {k: v.clone() for k, v in model[1].state_dict().items()}
+    text = str(mc.summary(model))
+    assert model.training
+    assert all(torch.equal(before[k], v) for k, v in model[1].state_dict().items()), "BN statistics changed"
+    assert "Units." not in text
+    # torchinfo counts parameters x output positions: conv 40 x 26 x 26, batch norm 8, linear 27,050.
+    assert "\nTotal mult-adds: 54,098\n" in text

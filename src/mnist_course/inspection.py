@@ -21,9 +21,18 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
 
 
 def summary(model: nn.Module, input_size: tuple[int, ...] = (1, 1, 28, 28), **kwargs: Any) -> torchinfo.ModelStatistics:
-    """torchinfo's layer-by-layer table (output shapes, parameters); displays in a notebook."""
+    """torchinfo's layer-by-layer table (output shapes, parameters); displays in a notebook.
+
+    The forward pass runs in eval mode (`mode="eval"`, so batch-norm statistics are not updated;
+    the model's own mode is restored), and mult-adds are printed as a plain count, without a
+    units label (torchinfo 1.8 on Python 3.11+ prints its enum, `Units.MEGABYTES`).
+    """
     kwargs.setdefault("col_names", ("output_size", "num_params"))
-    return torchinfo.summary(model, input_size=input_size, device=model_device(model), verbose=0, **kwargs)
+    kwargs.setdefault("mode", "eval")
+    stats = torchinfo.summary(model, input_size=input_size, device=model_device(model), verbose=0, **kwargs)
+    if hasattr(stats, "formatting") and hasattr(stats.formatting, "macs_units"):
+        stats.formatting.macs_units = torchinfo.Units.NONE
+    return stats
 
 
 def _square(value: int | tuple[int, ...], what: str, layer: str) -> int:
