@@ -5,25 +5,29 @@ PYTHON     ?= $(shell command -v python3.11 || command -v python3)
 VENV       ?= .venv
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 NB         ?=
+# Exact versions of everything else (`make lock` refreshes the file); CONSTRAINTS= installs from
+# pyproject.toml's ranges instead (e.g. when another TORCH_SPEC needs other versions).
+CONSTRAINTS ?= constraints.txt
 PY         := $(VENV)/bin/python
-# The stamp names the torch pin, so changing TORCH_SPEC reinstalls; pyproject.toml changes do too.
-STAMP      := $(VENV)/.installed-$(shell printf '%s' '$(TORCH_SPEC)' | cksum | cut -d' ' -f1)
+# The stamp names the torch pin and the constraints file, so changing either reinstalls;
+# changes to pyproject.toml or constraints.txt do too.
+STAMP      := $(VENV)/.installed-$(shell printf '%s' '$(TORCH_SPEC) $(CONSTRAINTS)' | cksum | cut -d' ' -f1)
 # Quarto is looked up when a recipe runs (PATH first, then the venv's quarto-cli).
 FIND_QUARTO = $$(command -v quarto || { test -x $(VENV)/bin/quarto && echo $(VENV)/bin/quarto; })
 
-.PHONY: help setup site test unit nbtest studenttest execute student badges bench quarto-check clean
+.PHONY: help setup site test unit nbtest studenttest execute student badges bench lock quarto-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
-	@echo "  variables: TORCH_SPEC='$(TORCH_SPEC)'  PYTHON=$(PYTHON)  NB=notebooks/<one>.ipynb"
+	@echo "  variables: TORCH_SPEC='$(TORCH_SPEC)'  CONSTRAINTS=$(CONSTRAINTS)  PYTHON=$(PYTHON)  NB=notebooks/<one>.ipynb"
 
 setup: $(STAMP) ## create .venv with torch, the package (editable, dev extras) and Jupyter
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -n "$(PYTHON)" || { echo "No python3 found: install Python 3.10+ (3.11 preferred)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(TORCH_SPEC)
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e '.[dev]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 site: setup ## set up, then render the website (with solutions) into _site/
@@ -37,12 +41,12 @@ unit: setup ## unit tests of the package and the notebook checks (hygiene, badge
 	$(PY) -m pytest tests
 
 nbtest: setup ## nbval: every notebook (or NB=...) re-run in quick mode against its stored outputs
-	MNIST_COURSE_QUICK=1 PYTHONPATH=tests $(PY) -m pytest --nbval $(or $(NB),notebooks) --nbval-current-env \
+	MNIST_COURSE_QUICK=1 PYTHONPATH=tests $(PY) -m pytest --nbval $(or $(NB),$$($(PY) tools/lessons.py notebooks)) --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p nbval_history -p no:cacheprovider
 
 studenttest: setup ## the student copies (solutions removed) run top to bottom without errors (quick mode)
 	$(PY) tools/student.py > /dev/null
-	MNIST_COURSE_QUICK=1 PYTHONPATH=tests $(PY) -m pytest --nbval-lax _student/notebooks --nbval-current-env \
+	MNIST_COURSE_QUICK=1 PYTHONPATH=tests $(PY) -m pytest --nbval-lax $$($(PY) tools/lessons.py _student/notebooks) --nbval-current-env \
 	  -p nbval_history -p no:cacheprovider
 
 execute: setup ## re-run the notebooks (or NB=notebooks/x.ipynb) on a fresh kernel, outputs in place
@@ -61,6 +65,17 @@ badges: setup ## rewrite every Colab badge and install cell from website.repo-ur
 
 bench: setup ## time the course's data pipeline against the original tutorials' (benchmarks/)
 	$(PY) benchmarks/pipeline.py
+
+lock: ## refresh constraints.txt: install pyproject.toml's newest allowed versions in a temporary venv, pin them
+	@test -n "$(PYTHON)" || { echo "No python3 found: install Python 3.10+ (3.11 preferred)"; exit 1; }
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	echo "lock: installing into a temporary venv ($$tmp) ..."; \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/python" -m pip install --quiet $(TORCH_SPEC); \
+	"$$tmp/venv/bin/python" -m pip install --quiet -e '.[dev]'; \
+	"$$tmp/venv/bin/python" tools/lock.py > "$$tmp/constraints.txt"; \
+	mv "$$tmp/constraints.txt" constraints.txt
+	@echo "constraints.txt refreshed: review 'git diff constraints.txt', run 'make test', then commit it"
 
 quarto-check:
 	@if [ -z "$(FIND_QUARTO)" ]; then \

@@ -24,9 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
 import badges  # noqa: E402  (tools/badges.py: the URL helpers are shared with `make badges`)
+import lessons  # noqa: E402  (tools/lessons.py: which files are lessons)
 import student  # noqa: E402  (tools/student.py: the student build)
 
-NOTEBOOKS = student.lesson_notebooks(ROOT / "notebooks")
+NOTEBOOKS = lessons.lesson_notebooks(ROOT / "notebooks")
 NB_PARAMS = [pytest.param(p, id=p.name) for p in NOTEBOOKS] or [
     pytest.param(None, id="none", marks=pytest.mark.skip(reason="no lesson notebooks in notebooks/ yet"))
 ]
@@ -319,6 +320,16 @@ def test_last_cell_prints_runtime(path: Path) -> None:
     texts = [t for out in code[-1].get("outputs", []) for t in output_texts(out)]
     assert any(RUNTIME_LINE.search(t) for t in texts), \
         "the last code cell should print 'Run time of this notebook: <x> min'"
+
+
+@pytest.mark.parametrize("path", NB_PARAMS)
+def test_last_cell_says_what_the_outputs_were_made_with(path: Path) -> None:
+    """Results depend slightly on torch version, device and threads: the last cell prints them
+    (`print(mc.environment_info())`, a line "Made with: torch ..., device ..., N CPU threads, ...")."""
+    code = [c for c in load(path).cells if c.cell_type == "code" and c.source.strip()]
+    lines = [line for out in code[-1].get("outputs", []) for t in output_texts(out) for line in t.splitlines()]
+    assert any(line.startswith("Made with: torch ") for line in lines), \
+        "the last code cell should print mc.environment_info() (re-run with `make execute NB=...`)"
 
 
 @pytest.mark.parametrize("path", NB_PARAMS)
