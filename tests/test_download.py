@@ -302,3 +302,15 @@ def test_nbval_sanitizer_removes_the_download_line() -> None:
     assert sanitize(fresh) == sanitize(stored) == stored
     only = "MNIST: downloading 1 file into the cache folder ... done (1.6 MB in 0.4 s)\n"
     assert sanitize(only) == ""
+
+
+def test_downloaded_files_are_ordinary_files(mirrors: Mirrors, empty_cache: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Permissions follow the umask, as for any file the user saves (a temporary file would be private)."""
+    mirrors.use(monkeypatch, "good")
+    umask = os.umask(0o022)
+    try:
+        raw = mc.find_mnist()
+    finally:
+        os.umask(umask)
+    assert {oct((raw / name).stat().st_mode & 0o777) for name in mc.FILES} == {oct(0o644)}

@@ -10,6 +10,7 @@ import gzip
 import hashlib
 import math
 import os
+import secrets
 import struct
 import tempfile
 import time
@@ -190,10 +191,11 @@ class _BadDownload(Exception):
 
 def _fetch(url: str, target: Path, md5: str) -> int:
     """Download `url` into `target` through a temporary file next to it; returns the size in bytes."""
-    fd, part = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=PART_SUFFIX)
+    # A name of its own (not mkstemp: that file would be private to the user, unlike a normal download).
+    part = target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}{PART_SUFFIX}"
     try:
         digest, size = hashlib.md5(), 0
-        with os.fdopen(fd, "wb") as out, urlopen(Request(url, headers=HEADERS), timeout=TIMEOUT) as response:
+        with open(part, "xb") as out, urlopen(Request(url, headers=HEADERS), timeout=TIMEOUT) as response:
             expected = response.headers.get("Content-Length")
             try:
                 while chunk := response.read(1 << 16):
@@ -212,7 +214,7 @@ def _fetch(url: str, target: Path, md5: str) -> int:
         os.replace(part, target)
         return size
     finally:
-        Path(part).unlink(missing_ok=True)
+        part.unlink(missing_ok=True)
 
 
 def _reason(e: Exception) -> str:
