@@ -11,13 +11,17 @@ import hashlib
 import os
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import nbformat
 import pytest
+from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 import mnist_course as mc
 from mnist_course import data as data_module
@@ -314,3 +318,37 @@ def test_downloaded_files_are_ordinary_files(mirrors: Mirrors, empty_cache: Path
     finally:
         os.umask(umask)
     assert {oct((raw / name).stat().st_mode & 0o777) for name in mc.FILES} == {oct(0o644)}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sets the cache folder through XDG_CACHE_HOME")
+def test_nbval_passes_on_a_machine_whose_cache_is_empty(mirrors: Mirrors, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `make nbtest` does to a lesson's data cell, in a fresh kernel with an empty cache: the cell
+    downloads (from the local mirror) and still matches its stored output. Without the sanitizer it
+    would not, which shows that the download did print its line."""
+    mirrors.use(monkeypatch, "good")
+    stored = "train 50,000 | validation 10,000 | test 10,000 images\n"
+    nb = new_notebook(cells=[
+        new_code_cell('import mnist_course as mc\ndata = mc.load_mnist()\n'
+                      'print(f"train {len(data.y_train):,} | validation {len(data.y_val):,} | test {len(data.y_test):,} images")',
+                      execution_count=1, outputs=[new_output("stream", name="stdout", text=stored)]),
+        new_code_cell('print(mc.find_mnist() == mc.cache_dir() / "MNIST" / "raw")', execution_count=2,
+                      outputs=[new_output("stream", name="stdout", text="True\n")]),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "lesson.ipynb"
+    nbformat.write(nb, path)
+    env = {k: v for k, v in os.environ.items() if k != "MNIST_DATA_DIR"}
+
+    def nbval(*options: str) -> subprocess.CompletedProcess:
+        cache = tmp_path / f"xdg-cache-{len(options)}"
+        return subprocess.run([sys.executable, "-m", "pytest", "--nbval", str(path), "--nbval-current-env",
+                               "-p", "no:cacheprovider", "-q", *options], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=120, env=env | {"XDG_CACHE_HOME": str(cache)})
+
+    sanitized = nbval("--nbval-sanitize-with", str(Path(__file__).parent / "nbval_sanitize.cfg"))
+    assert sanitized.returncode == 0, sanitized.stdout[-3000:]
+    assert "2 passed" in sanitized.stdout
+    plain = nbval()
+    assert plain.returncode != 0 and "MNIST: downloading 4 files" in plain.stdout
+    assert len(mirrors.requested("good")) == 8, "each run downloaded the four files into its empty cache"
