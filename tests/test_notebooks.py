@@ -346,17 +346,20 @@ def test_student_copy_removes_exactly_the_solutions(path: Path) -> None:
 
 
 def test_student_build_writes_copies_only(tmp_path: Path) -> None:
-    """tools/student.py on the real lessons: copies in <out>/notebooks, originals untouched."""
+    """tools/student.py on the real lessons: copies in <copies> and <out>/notebooks, originals untouched;
+    a copy is the lesson without its solutions, its Colab badge aside (it opens the copy)."""
     if not NOTEBOOKS:
         pytest.skip("no lesson notebooks in notebooks/ yet")
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in NOTEBOOKS}
-    assert student.main(["--out", str(tmp_path / "_student")]) == 0
+    assert student.main(["--copies", str(tmp_path / "copies"), "--out", str(tmp_path / "_student")]) == 0
     after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in NOTEBOOKS}
     assert before == after, "the student build changed an original notebook"
     for path in NOTEBOOKS:
         copy_path = tmp_path / "_student" / "notebooks" / path.name
         assert copy_path.is_file()
-        assert student_problems(load(path), nbformat.read(copy_path, as_version=4)) == []
+        copy_nb = nbformat.read(copy_path, as_version=4)
+        badges.rewrite(copy_nb, path.name, *badges.repo_from_config(ROOT / "_quarto.yml"))  # badge back to the lesson
+        assert student_problems(load(path), copy_nb) == []
     for name in ["_quarto.yml", "_quarto-student.yml", "index.qmd", "notebooks/_metadata.yml"]:
         assert (tmp_path / "_student" / name).is_file(), name
 
@@ -610,9 +613,11 @@ def test_student_copy_of_a_synthetic_lesson(tmp_path: Path) -> None:
     nbformat.write(make_lesson("09_x.ipynb"), path)
     before = path.read_bytes()
     out = tmp_path / "_student"
-    assert student.main(["--out", str(out), str(path)]) == 0
+    assert student.main(["--copies", str(tmp_path / "copies"), "--out", str(out), str(path)]) == 0
     assert path.read_bytes() == before
     copy_nb = nbformat.read(out / "notebooks" / "09_x.ipynb", as_version=4)
+    assert "/blob/main/student/notebooks/09_x.ipynb" in copy_nb.cells[0].source, "the badge opens the copy"
+    badges.rewrite(copy_nb, "09_x.ipynb", "mnist-course", "mnist-course")  # badge back to the lesson
     full = nbformat.read(path, as_version=4)
     assert student_problems(full, copy_nb) == []
     assert len(full.cells) - len(copy_nb.cells) == 4
@@ -629,9 +634,13 @@ def test_student_refuses_to_overwrite_originals(tmp_path: Path) -> None:
     nbformat.write(make_lesson("09_x.ipynb"), path)
     before = path.read_bytes()
     with pytest.raises(SystemExit, match="refusing"):
-        student.main(["--out", str(tmp_path), str(path)])
+        student.main(["--copies", str(nb_dir), str(path)])
     with pytest.raises(SystemExit, match="refusing"):
-        student.main(["--out", str(ROOT), str(path)])
+        student.main(["--copies", str(ROOT / "notebooks"), str(path)])
+    with pytest.raises(SystemExit, match="refusing"):  # the project folder would hold the originals
+        student.main(["--copies", str(tmp_path / "copies"), "--out", str(tmp_path), str(path)])
+    with pytest.raises(SystemExit, match="refusing"):
+        student.main(["--copies", str(tmp_path / "copies"), "--out", str(ROOT), str(path)])
     assert path.read_bytes() == before
 
 

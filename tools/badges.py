@@ -1,13 +1,16 @@
 """Point every lesson's Colab badge and install cell at the repository named in _quarto.yml.
 
-    python tools/badges.py [--quarto _quarto.yml] [--check] [NOTEBOOK ...]   (default: notebooks/*.ipynb)
+    python tools/badges.py [--quarto _quarto.yml] [--check] [NOTEBOOK ...]   (default: the lessons)
 
 The repository is written in one place, `website.repo-url` in _quarto.yml (a fork changes only that
 line and runs `make badges`). In each notebook this rewrites
   - the Colab badge in the first markdown cell, so that it opens this very notebook:
     https://colab.research.google.com/github/<owner>/<repo>/blob/<branch>/notebooks/<file>.ipynb
     (a first markdown cell without a badge gets one);
-  - the install cell's requirement `mnist-course @ git+https://github.com/<owner>/<repo>`.
+  - the install cell's requirement `mnist-course @ git+https://github.com/<owner>/<repo>`;
+  - every link to a course figure, https://raw.githubusercontent.com/<owner>/<repo>/<branch>/images/<file>
+    (the URL works in Colab, which opens a notebook without the repository; the site serves its own
+    copy of images/, see tools/site/course.lua).
 Outputs and everything else stay as they are, and a notebook already up to date is not written, so
 running it twice changes nothing. `--check` writes nothing and exits 1 if a notebook is out of date.
 
@@ -24,6 +27,9 @@ from pathlib import Path
 import nbformat
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import lessons  # noqa: E402  (tools/lessons.py: the one rule for which files are lessons)
+
 ROOT = Path(__file__).resolve().parent.parent
 QUARTO_YML = ROOT / "_quarto.yml"
 
@@ -32,6 +38,8 @@ BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^\s()<>\"']+?\.ipynb")
 # The package requirement of the install cell, up to the end of the repository URL.
 INSTALL_REQ = re.compile(r"mnist-course\s*@\s*git\+https?://[^\s\"'#@]+")
+# A course figure on GitHub, up to `images/` (any owner, repo and branch).
+IMAGE_URL = re.compile(r"https://raw\.githubusercontent\.com/[^/\s()<>\"']+/[^/\s()<>\"']+/[^/\s()<>\"']+/images/")
 
 
 class ConfigError(Exception):
@@ -73,13 +81,19 @@ def repo_from_config(quarto_yml: Path = QUARTO_YML) -> tuple[str, str, str]:
     return owner, repo, str(website.get("repo-branch") or "main")
 
 
-def colab_url(owner: str, repo: str, notebook: str, branch: str = "main") -> str:
-    """The Colab link that opens notebooks/<notebook> of the repository."""
-    return f"https://colab.research.google.com/github/{owner}/{repo}/blob/{branch}/notebooks/{notebook}"
+def colab_url(owner: str, repo: str, notebook: str, branch: str = "main", folder: str = "notebooks") -> str:
+    """The Colab link that opens <folder>/<notebook> of the repository (the student copies live in
+    student/notebooks)."""
+    return f"https://colab.research.google.com/github/{owner}/{repo}/blob/{branch}/{folder}/{notebook}"
 
 
-def colab_badge(owner: str, repo: str, notebook: str, branch: str = "main") -> str:
-    return f"[![Open In Colab]({BADGE_IMAGE})]({colab_url(owner, repo, notebook, branch)})"
+def colab_badge(owner: str, repo: str, notebook: str, branch: str = "main", folder: str = "notebooks") -> str:
+    return f"[![Open In Colab]({BADGE_IMAGE})]({colab_url(owner, repo, notebook, branch, folder)})"
+
+
+def image_url(owner: str, repo: str, name: str, branch: str = "main") -> str:
+    """The URL of images/<name> on GitHub, which a notebook's markdown uses for a course figure."""
+    return f"https://raw.githubusercontent.com/{owner}/{repo}/{branch}/images/{name}"
 
 
 def install_requirement(owner: str, repo: str) -> str:
@@ -87,17 +101,25 @@ def install_requirement(owner: str, repo: str) -> str:
     return f"mnist-course @ git+https://github.com/{owner}/{repo}"
 
 
-def rewrite(nb: nbformat.NotebookNode, notebook: str, owner: str, repo: str, branch: str = "main") -> bool:
-    """Rewrite the badge and install requirement of `nb` (in place); True if anything changed."""
+def rewrite(nb: nbformat.NotebookNode, notebook: str, owner: str, repo: str, branch: str = "main",
+            folder: str = "notebooks") -> bool:
+    """Rewrite the badge, install requirement and figure URLs of `nb` (in place); True if anything
+    changed. `folder` is where the notebook lives in the repository (the badge opens it there)."""
     changed = False
     first_md = next((cell for cell in nb.cells if cell.cell_type == "markdown"), None)
     if first_md is not None:
-        url = colab_url(owner, repo, notebook, branch)
+        url = colab_url(owner, repo, notebook, branch, folder)
         source = COLAB_LINK.sub(url, first_md.source)
         if not COLAB_LINK.search(source):
-            source = source.rstrip("\n") + "\n\n" + colab_badge(owner, repo, notebook, branch)
+            source = source.rstrip("\n") + "\n\n" + colab_badge(owner, repo, notebook, branch, folder)
         if source != first_md.source:
             first_md.source, changed = source, True
+    images = image_url(owner, repo, "", branch)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            source = IMAGE_URL.sub(images, cell.source)
+            if source != cell.source:
+                cell.source, changed = source, True
     requirement = install_requirement(owner, repo)
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -109,7 +131,7 @@ def rewrite(nb: nbformat.NotebookNode, notebook: str, owner: str, repo: str, bra
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks (default: notebooks/*.ipynb)")
+    parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks (default: the lessons in notebooks/)")
     parser.add_argument("--quarto", type=Path, default=QUARTO_YML, help="the _quarto.yml to read repo-url from")
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a notebook is out of date")
     args = parser.parse_args(argv)
@@ -117,8 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         owner, repo, branch = repo_from_config(args.quarto)
     except ConfigError as err:
         sys.exit(f"badges: {err}")
-    paths = args.notebooks or sorted(p for p in (ROOT / "notebooks").glob("*.ipynb")
-                                     if not p.name.endswith(".out.ipynb"))
+    paths = args.notebooks or lessons.lesson_notebooks(ROOT / "notebooks")
     if not paths:
         print("badges: no notebooks found")
     stale = []

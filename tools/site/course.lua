@@ -1,0 +1,94 @@
+--[[ course.lua: site-side fixes for the lesson pages (HTML only; the notebooks stay as they are).
+
+Listed in _quarto.yml under `filters` with `at: pre-ast`, so it runs before Quarto turns paragraphs
+into figures and folds code. For HTML output it
+  1. keeps the Colab badge an inline badge: a paragraph that holds only a linked image of
+     colab-badge.svg would become a centred figure with "Open In Colab" as its caption, so the link
+     is wrapped in a span (class `colab-badge`);
+  2. folds the Colab install cell (a code cell that runs `pip install` under
+     `if "google.colab" in sys.modules:`) behind a one-line summary, so that a lesson page starts
+     with its text while the notebook keeps the cell first for Colab;
+  3. serves the course's own figures from the site: an image at
+     https://raw.githubusercontent.com/<owner>/<repo>/<branch>/images/<file> (the URL the notebooks
+     use, so that they show in Colab too) becomes the relative path <offset>/images/<file> when
+     images/<file> exists in the project, so that the page does not depend on GitHub and the render
+     test can check that the file is there.
+Other formats (the downloadable .ipynb) are left alone.
+]]
+
+local BADGE_IMAGE = "colab%-badge%.svg"
+local INSTALL_SUMMARY = "Colab only: install the course's helper package"
+local RAW_IMAGE = "^https://raw%.githubusercontent%.com/[^/]+/[^/]+/[^/]+/(images/[^?#]+)$"
+
+local function is_html()
+  return quarto.doc.is_format("html")
+end
+
+local function file_exists(path)
+  local f = io.open(path, "rb")
+  if f then
+    f:close()
+    return true
+  end
+  return false
+end
+
+local function is_colab_badge_link(inline)
+  return inline.t == "Link" and #inline.content == 1 and inline.content[1].t == "Image"
+    and inline.content[1].src:find(BADGE_IMAGE) ~= nil
+end
+
+local function local_image(src)
+  local rel = src:match(RAW_IMAGE)
+  if rel == nil then
+    return nil
+  end
+  local project = quarto.project.directory or "."
+  if not file_exists(project .. "/" .. rel) then
+    return nil
+  end
+  local offset = quarto.project.offset or "."
+  return offset .. "/" .. rel
+end
+
+return {
+  {
+    Para = function(para)
+      if not is_html() then
+        return nil
+      end
+      local content = para.content:filter(function(inline)
+        return inline.t ~= "Space" and inline.t ~= "SoftBreak"
+      end)
+      if #content == 1 and is_colab_badge_link(content[1]) then
+        return pandoc.Para({ pandoc.Span({ content[1] }, pandoc.Attr("", { "colab-badge" })) })
+      end
+      return nil
+    end,
+
+    CodeBlock = function(block)
+      if not is_html() or not block.classes:includes("cell-code") then
+        return nil
+      end
+      local text = block.text
+      if text:find("[\"']google%.colab[\"']%s+in%s+sys%.modules") and text:find("pip%s+install") then
+        block.attributes["code-fold"] = "true"
+        block.attributes["code-summary"] = INSTALL_SUMMARY
+        return block
+      end
+      return nil
+    end,
+
+    Image = function(image)
+      if not is_html() then
+        return nil
+      end
+      local path = local_image(image.src)
+      if path ~= nil then
+        image.src = path
+        return image
+      end
+      return nil
+    end,
+  },
+}
