@@ -32,6 +32,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 
 site: setup ## set up, then render the website (with solutions) into _site/
 	@$(MAKE) --no-print-directory quarto-check
+	$(PY) tools/site_assets.py
 	QUARTO_PYTHON=$(PY) $(FIND_QUARTO) render --no-execute
 	@echo "Site written to _site/ (open _site/index.html)"
 

@@ -1,0 +1,273 @@
+"""The draw-a-digit page (demo.qmd) in a real browser: Debian's Chromium driven by Playwright.
+
+Needs the rendered site (`make site`: _site/demo.html with ONNX Runtime Web in _site/demo/ort/ and the
+lessons' models in _site/notebooks/models/) and /usr/bin/chromium (`apt-get install chromium`); skips
+with the reason otherwise. The site is served from 127.0.0.1 by a server that lives as long as this
+module's tests. A screenshot of the page with a drawn digit goes to test-artifacts/demo.png.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+import pytest
+
+import mnist_course as mc
+
+ROOT = Path(__file__).resolve().parent.parent
+SITE = ROOT / "_site"
+ARTIFACTS = Path(os.environ.get("MNIST_TEST_ARTIFACTS", ROOT / "test-artifacts"))
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+MODELS = {"cnn": "lesson4_cnn.onnx", "mlp": "lesson1_mlp.onnx"}
+RUNTIME = ["ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"]
+
+
+def missing() -> str | None:
+    """Why the browser test cannot run here, or None."""
+    if not (SITE / "demo.html").is_file():
+        return "the site is not rendered (_site/demo.html missing): run `make site` first"
+    if not all((SITE / "demo" / "ort" / name).is_file() for name in RUNTIME):
+        return "ONNX Runtime Web is not in _site/demo/ort/ (npm was missing when the site was built): install Node.js, then `make site`"
+    if not all((SITE / "notebooks" / "models" / name).is_file() for name in MODELS.values()):
+        return ("the lessons' models are not in _site/notebooks/models/ (lessons 1 and 4 export them to "
+                "notebooks/models/, then `make site`)")
+    if not Path(CHROMIUM).is_file():
+        return f"no Chromium at {CHROMIUM}: apt-get install -y chromium"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright is not installed: pip install playwright (it is in the dev extras)"
+    return None
+
+
+pytestmark = pytest.mark.skipif(missing() is not None, reason=str(missing()))
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript",
+                      ".wasm": "application/wasm", ".onnx": "application/octet-stream"}
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture(scope="module")
+def site_url() -> Iterator[str]:
+    """The rendered site, served from 127.0.0.1 on a free port until the module's tests end."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(SITE)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, timeout=60_000)
+        yield browser
+        browser.close()
+
+
+class Page:
+    """The demo page in a fresh browser tab, with its console errors and every request it made."""
+
+    def __init__(self, browser: object, site_url: str) -> None:
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+        self.requests: list[str] = []
+        self.page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        self.page.set_default_timeout(30_000)
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("requestfailed", lambda r: self.errors.append(f"request failed: {r.url} ({r.failure})"))
+
+        def route(route: object) -> None:
+            url = urlsplit(route.request.url)
+            if url.scheme in ("http", "https", "ws", "wss") and url.hostname != "127.0.0.1":
+                self.outside.append(route.request.url)
+                route.abort()
+            else:
+                route.continue_()
+
+        self.page.route("**/*", route)
+        self.page.goto(f"{site_url}/demo.html")
+        self.page.wait_for_function("window.mnistDemo !== undefined")
+        self.page.evaluate("window.mnistDemo.ready")
+        self.canvas = self.page.locator("#demo-canvas")
+
+    def stroke(self, points: list[tuple[float, float]]) -> None:
+        """One stroke with the mouse through `points`, in the 280 x 280 canvas' own pixels."""
+        box = self.canvas.bounding_box()
+        sx, sy = box["width"] / 280, box["height"] / 280
+        mouse = self.page.mouse
+        mouse.move(box["x"] + points[0][0] * sx, box["y"] + points[0][1] * sy)
+        mouse.down()
+        for x, y in points[1:]:
+            mouse.move(box["x"] + x * sx, box["y"] + y * sy, steps=4)
+        mouse.up()
+
+    def answer(self) -> dict[str, list[float]]:
+        """The probabilities the bars show, read back from the page (percent)."""
+        return self.page.evaluate("""() => Object.fromEntries(['cnn', 'mlp'].map(k => [k,
+            [...document.querySelectorAll(`#demo-bars-${k} .demo-value`)].map(e => e.textContent)]))""")
+
+    def wait_for_prediction(self, after: int) -> None:
+        self.page.wait_for_function(f"window.mnistDemo.stats.predictions > {after} && !window.mnistDemo.busy()")
+
+
+def polyline(*points: tuple[float, float]) -> list[tuple[float, float]]:
+    return list(points)
+
+
+def ellipse(cx: float, cy: float, rx: float, ry: float, n: int = 36) -> list[tuple[float, float]]:
+    return [(cx + rx * math.sin(2 * math.pi * i / n), cy - ry * math.cos(2 * math.pi * i / n)) for i in range(n + 1)]
+
+
+# Handwritten shapes, in canvas pixels (280 x 280): what a student draws with the mouse.
+DIGITS = {
+    1: [polyline((150, 45), (140, 140), (132, 235))],
+    7: [polyline((75, 60), (205, 55), (165, 130), (125, 235))],
+    0: [ellipse(140, 140, 62, 92)],
+}
+
+
+@pytest.fixture(scope="module")
+def demo(browser: object, site_url: str) -> Iterator[Page]:
+    page = Page(browser, site_url)
+    yield page
+    page.page.close()
+
+
+def test_page_loads_offline_without_errors(demo: Page, site_url: str) -> None:
+    assert demo.page.locator("#demo-status").inner_text() == "Models loaded: draw a digit."
+    assert demo.errors == []
+    assert demo.outside == []
+    for name in [*RUNTIME, *MODELS.values()]:
+        assert any(url.endswith("/" + name) for url in demo.requests), f"{name} was not loaded from the site"
+    assert all(urlsplit(u).hostname == "127.0.0.1" for u in demo.requests if u.startswith("http"))
+
+
+def test_predict_matches_onnx_runtime_on_test_images(demo: Page) -> None:
+    """window.mnistDemo.predict on 200 test images gives ONNX Runtime's (= PyTorch's, see check_onnx) classes."""
+    import onnxruntime as ort
+
+    x = mc.load_mnist().x_test[:200]
+    pixels = x.reshape(200, 784).numpy()
+    start = time.perf_counter()
+    probs = demo.page.evaluate("""async (images) => {
+        const out = {cnn: [], mlp: []};
+        for (const image of images) {
+            const p = await window.mnistDemo.predict(Float32Array.from(image));
+            out.cnn.push(p.cnn); out.mlp.push(p.mlp);
+        }
+        return out;
+    }""", pixels.tolist())
+    seconds = time.perf_counter() - start
+    print(f"\nbrowser: 200 images through both models in {seconds:.2f} s")
+    for key, name in MODELS.items():
+        session = ort.InferenceSession(str(SITE / "notebooks" / "models" / name), providers=["CPUExecutionProvider"])
+        logits = session.run(["logits"], {"pixels": x.numpy()})[0]
+        expected = np.exp(logits - logits.max(1, keepdims=True))
+        expected /= expected.sum(1, keepdims=True)
+        browser_probs = np.array(probs[key])
+        assert browser_probs.shape == (200, 10)
+        np.testing.assert_array_equal(browser_probs.argmax(1), expected.argmax(1), err_msg=key)
+        np.testing.assert_allclose(browser_probs, expected, atol=1e-5, err_msg=key)
+    assert demo.errors == []
+
+
+def test_predict_rejects_bad_input(demo: Page) -> None:
+    message = demo.page.evaluate("window.mnistDemo.predict([0, 1]).then(() => 'resolved', e => e.message)")
+    assert "Float32Array of 784" in message
+
+
+@pytest.mark.parametrize("digit", [1, 7, 0])
+def test_drawn_digit_is_read_by_the_cnn(demo: Page, digit: int) -> None:
+    demo.page.click("#demo-clear")
+    before = demo.page.evaluate("window.mnistDemo.stats.predictions")
+    for stroke in DIGITS[digit]:
+        demo.stroke(stroke)
+    demo.wait_for_prediction(before)
+    assert demo.page.locator("#demo-answer-cnn").inner_text().startswith(f"{digit} ("), demo.answer()
+    # The 28 x 28 input is MNIST-like: ink in a box of at most 20 x 20, centre of mass at (14, 14).
+    image = np.array(demo.page.evaluate("Array.from(window.mnistDemo.preprocess())")).reshape(28, 28)
+    rows, cols = np.nonzero(image)
+    height, width = np.ptp(rows) + 1, np.ptp(cols) + 1
+    assert 18 <= max(height, width) <= 20, (height, width)  # the longer side scaled to 20 pixels
+    mass = image.sum()
+    centre = ((image.sum(1) * np.arange(28)).sum() / mass, (image.sum(0) * np.arange(28)).sum() / mass)
+    assert np.allclose(centre, 14, atol=0.5), centre
+    assert demo.errors == []
+    if digit == 7:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        demo.page.locator("#mnist-demo").screenshot(path=str(ARTIFACTS / "demo.png"))
+        demo.page.screenshot(path=str(ARTIFACTS / "demo-page.png"), full_page=True)
+
+
+def test_first_prediction_within_a_second_of_the_stroke(browser: object, site_url: str) -> None:
+    page = Page(browser, site_url)  # a fresh page: the first prediction after the models loaded
+    page.stroke(DIGITS[7][0])
+    page.wait_for_prediction(0)
+    page.page.wait_for_function("window.mnistDemo.stats.firstLatencyMs !== null")
+    latency = page.page.evaluate("window.mnistDemo.stats.firstLatencyMs")
+    print(f"\nfirst prediction {latency:.0f} ms after the end of the first stroke")
+    assert latency < 1000
+    page.page.close()
+
+
+def test_centring_switch(demo: Page) -> None:
+    """Off, the scaled digit stays where it was drawn (here: the top-left corner); on, it is centred."""
+    demo.page.click("#demo-clear")
+    demo.stroke(polyline((40, 20), (35, 70), (30, 120)))  # a 1 in the top-left corner
+    demo.page.uncheck("#demo-centre")
+    image = np.array(demo.page.evaluate("Array.from(window.mnistDemo.preprocess())")).reshape(28, 28)
+    rows, cols = np.nonzero(image)
+    assert cols.mean() < 8 and rows.mean() < 12
+    demo.page.check("#demo-centre")
+    image = np.array(demo.page.evaluate("Array.from(window.mnistDemo.preprocess())")).reshape(28, 28)
+    rows, cols = np.nonzero(image)
+    assert abs(cols.mean() - 14) < 1.5 and abs(rows.mean() - 14) < 1.5
+
+
+def test_clear_empties_canvas_and_bars(demo: Page) -> None:
+    before = demo.page.evaluate("window.mnistDemo.stats.predictions")
+    demo.stroke(DIGITS[0][0])
+    demo.wait_for_prediction(before)
+    assert any(v for v in demo.answer()["cnn"])
+    demo.page.click("#demo-clear")
+    assert demo.page.evaluate("window.mnistDemo.preprocess()") is None  # no ink left on the canvas
+    ink = demo.page.evaluate("""() => { const c = document.getElementById('demo-canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let s = 0; for (let i = 0; i < d.length; i += 4) s += d[i]; return s; }""")
+    assert ink == 0
+    answer = demo.answer()
+    assert answer == {"cnn": [""] * 10, "mlp": [""] * 10}
+    widths = demo.page.evaluate("[...document.querySelectorAll('.demo-bar')].map(e => e.style.width)")
+    assert len(widths) == 20 and all(float(w.rstrip("%")) == 0 for w in widths), widths
+    assert demo.page.locator("#demo-answer-cnn").inner_text() == "–"
+    # Keyboard: focus the canvas, draw nothing, Escape also clears (after a stroke).
+    demo.stroke(DIGITS[1][0])
+    demo.canvas.focus()
+    demo.page.keyboard.press("Escape")
+    assert demo.page.evaluate("window.mnistDemo.preprocess()") is None
+    assert demo.errors == [] and demo.outside == []
