@@ -54,6 +54,7 @@ execute: setup ## re-run the notebooks (or NB=notebooks/x.ipynb) on a fresh kern
 	$(PY) tools/execute.py $(NB)
 
 student: setup ## student copies without solution cells in _student/, rendered to _site-student/
+	$(PY) tools/site_assets.py
 	$(PY) tools/student.py
 	@q=$(FIND_QUARTO); if [ -n "$$q" ]; then \
 	  QUARTO_PYTHON=$(PY) $$q render _student --profile student --no-execute && \

@@ -274,7 +274,10 @@
         stats.lastLatencyMs = performance.now() - strokeEnd;
         if (stats.firstLatencyMs === null) stats.firstLatencyMs = stats.lastLatencyMs;
       }
-      status.textContent = `CNN: ${probs.cnn.indexOf(Math.max(...probs.cnn))}, MLP: ${probs.mlp.indexOf(Math.max(...probs.mlp))}`;
+      if (last === null) {  // announced once the stroke ends, not at every frame of it
+        const best = (p) => p.indexOf(Math.max(...p));
+        status.textContent = `The CNN reads ${best(probs.cnn)}, the MLP reads ${best(probs.mlp)}.`;
+      }
     } catch (error) {
       status.textContent = `Error: ${error.message}`;
       console.error(error);
