@@ -15,7 +15,7 @@ STAMP      := $(VENV)/.installed-$(shell printf '%s' '$(TORCH_SPEC) $(CONSTRAINT
 # Quarto is looked up when a recipe runs (PATH first, then the venv's quarto-cli).
 FIND_QUARTO = $$(command -v quarto || { test -x $(VENV)/bin/quarto && echo $(VENV)/bin/quarto; })
 
-.PHONY: help setup site test unit nbtest studenttest execute student badges bench lock quarto-check clean
+.PHONY: help setup site test unit nbtest studenttest execute student badges images bench lock quarto-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -45,25 +45,30 @@ nbtest: setup ## nbval: every notebook (or NB=...) re-run in quick mode against 
 	MNIST_COURSE_QUICK=1 PYTHONPATH=tests $(PY) -m pytest --nbval $(or $(NB),$$($(PY) tools/lessons.py notebooks)) --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p nbval_history -p no:cacheprovider
 
-studenttest: setup ## the student copies (solutions removed) run top to bottom without errors (quick mode)
-	$(PY) tools/student.py > /dev/null
-	MNIST_COURSE_QUICK=1 PYTHONPATH=tests $(PY) -m pytest --nbval-lax $$($(PY) tools/lessons.py _student/notebooks) --nbval-current-env \
+# The student copies run from a scratch folder, so that what they write (models/) stays out of student/.
+studenttest: setup ## the committed student copies (student/notebooks) run top to bottom without errors (quick mode)
+	rm -rf _student-run && mkdir -p _student-run && cp $$($(PY) tools/lessons.py student/notebooks) _student-run/
+	MNIST_COURSE_QUICK=1 PYTHONPATH=tests $(PY) -m pytest --nbval-lax $$($(PY) tools/lessons.py _student-run) --nbval-current-env \
 	  -p nbval_history -p no:cacheprovider
 
 execute: setup ## re-run the notebooks (or NB=notebooks/x.ipynb) on a fresh kernel, outputs in place
 	$(PY) tools/execute.py $(NB)
 
-student: setup ## student copies without solution cells in _student/, rendered to _site-student/
+student: setup ## regenerate the student copies in student/notebooks (commit them), render them to _site-student/
 	$(PY) tools/site_assets.py
 	$(PY) tools/student.py
 	@q=$(FIND_QUARTO); if [ -n "$$q" ]; then \
 	  QUARTO_PYTHON=$(PY) $$q render _student --profile student --no-execute && \
 	  rm -rf _site-student && mv _student/_site-student _site-student && \
 	  echo "Student site written to _site-student/ (open _site-student/index.html)"; \
-	else echo "Quarto not found: student notebooks are in _student/notebooks/ (run 'make site' for how to install Quarto)"; fi
+	else echo "Quarto not found: the student copies are in student/notebooks/ (run 'make site' for how to install Quarto)"; fi
 
-badges: setup ## rewrite every Colab badge and install cell from website.repo-url in _quarto.yml
+badges: setup ## rewrite every Colab badge, install cell and figure URL from website.repo-url in _quarto.yml
 	$(PY) tools/badges.py
+	$(PY) tools/student.py --copies-only
+
+images: setup ## redraw the course's figures in images/ (tools/images.py)
+	$(PY) tools/images.py
 
 bench: setup ## time the course's data pipeline against the original tutorials' (benchmarks/)
 	$(PY) benchmarks/pipeline.py
@@ -91,4 +96,4 @@ quarto-check:
 	fi
 
 clean: ## remove rendered output and caches (keeps .venv and the notebooks)
-	rm -rf _site _site-student _student .quarto .pytest_cache
+	rm -rf _site _site-student _student _student-run .quarto .pytest_cache

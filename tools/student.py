@@ -43,7 +43,7 @@ PROFILE = ROOT / "tools" / "quarto-student.yml"
 MARKER = ".made-by-tools-student"  # in an assembled project: the next run may empty it
 # Not copied into the student project: the lessons themselves (replaced by the copies), outputs,
 # environments, caches and what the site does not use.
-SKIP_TOP = {"student", "_student", "_site", "_site-student", "notebooks", "tests", "benchmarks", "src",
+SKIP_TOP = {"student", "_student", "_student-run", "_site", "_site-student", "notebooks", "tests", "benchmarks", "src",
             "node_modules", "screenshots", "test-artifacts", "build", "dist"}
 
 

@@ -1,0 +1,547 @@
+"""The website in both editions, the student copies, the course figures and the publishing workflows.
+
+Without Quarto (seconds):
+  - the committed student copies (student/notebooks/) are up to date with the lessons (`make student`),
+    and no text in them points at the solutions they leave out;
+  - the lessons show course figures by their GitHub URL, and the files exist in images/;
+  - every code cell's `#|` options are valid YAML (Quarto stops at the first that is not);
+  - tools/images.py draws every figure; the workflows pass actionlint and do what the README says.
+With Quarto (about 20 s per edition): both editions are rendered into a temporary folder, exactly as
+`make site` and `make student` do, and their HTML is checked: every lesson page, as many figures as the
+notebook has image outputs, every internal link, image and anchor resolves, no solution cell or pointer
+to one in the student pages, the Colab badge / "View source" / download links lead to the right
+notebooks, one "Other Formats" link, the navbar marks only the page itself as current, the search index
+lists every lesson.
+
+Quarto is taken from PATH; otherwise, when ../shared/quarto/install.sh exists (this project's machines
+and CI), that script installs Quarto 1.7.34 into the user's cache. Without either, the render tests are
+skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import nbformat
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+import badges  # noqa: E402
+import images  # noqa: E402  (tools/images.py)
+import lessons  # noqa: E402
+import lint_workflows  # noqa: E402
+import student  # noqa: E402
+
+LESSONS = lessons.lesson_notebooks(ROOT / "notebooks")
+LESSON_PARAMS = [pytest.param(p, id=p.name) for p in LESSONS] or [
+    pytest.param(None, id="none", marks=pytest.mark.skip(reason="no lessons in notebooks/ yet"))]
+QUARTO_INSTALLER = ROOT.parent / "shared" / "quarto" / "install.sh"
+RENDER_BUDGET_S = 180  # both editions; a normal render takes about 20 s each on 2 cores
+
+# Text that points a student at the worked solutions, which the student edition removes.
+SOLUTION_POINTER = re.compile(
+    r"(?i)\bsolutions?\s+(?:to|for|of)\s+(?:the\s+)?(?:homework|exercises?|tasks?|questions?|problems?)"
+    r"|\b(?:see|in|from|check|compare\s+(?:it\s+)?with|look\s+at|shown\s+in)\s+(?:the\s+)?(?:worked\s+)?solutions?\b"
+    r"|\b(?:worked|model|sample|reference)\s+solutions?\b"
+    r"|\bsolutions?\s+(?:below|above|at\s+the\s+end|that\s+follows?)"
+    r"|\bsolutions?\s+(?:no\.?\s*)?\d"
+)
+MD_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)")
+HTML_IMAGE = re.compile(r"""<img\b[^>]*\bsrc\s*=\s*["']([^"']+)""", re.I)
+
+
+def repo() -> tuple[str, str, str]:
+    return badges.repo_from_config(ROOT / "_quarto.yml")
+
+
+def markdown_text(nb: nbformat.NotebookNode) -> str:
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def solution_pointers(text: str) -> list[str]:
+    """The sentences of `text` that point at solutions."""
+    sentences = re.split(r"(?<=[.!?])\s+|\n\s*\n", text)
+    return [" ".join(s.split()) for s in sentences if SOLUTION_POINTER.search(s)]
+
+
+def image_count(nb: nbformat.NotebookNode) -> int:
+    """Image outputs of the notebook's code cells (Quarto shows each as one figure)."""
+    return sum(any(m.startswith("image/") for m in out.get("data", {}))
+               for c in nb.cells if c.cell_type == "code" for out in c.get("outputs", []))
+
+
+def cell_options(source: str) -> str:
+    """The leading `#| key: value` lines of a code cell, as YAML text."""
+    lines = []
+    for line in source.splitlines():
+        if not line.startswith("#|"):
+            break
+        lines.append(line[2:].removeprefix(" "))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The student copies (no Quarto needed)
+# ---------------------------------------------------------------------------------------------------
+
+def test_student_copies_are_up_to_date() -> None:
+    """student/notebooks/ holds exactly the student copy of every lesson (`make student` writes them)."""
+    if not LESSONS:
+        pytest.skip("no lessons in notebooks/ yet")
+    problems = student.stale_copies(LESSONS, student.COPIES, repo())
+    assert not problems, "run `make student` (then commit student/):\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", LESSON_PARAMS)
+def test_student_copy_points_nowhere_at_solutions(path: Path) -> None:
+    """What a student reads makes sense without the solutions: no "see the solution", "the solutions to
+    homework 2 show ...", and the badge opens the student copy."""
+    nb = student.student_notebook(nbformat.read(path, as_version=4), path.name, *repo())
+    found = solution_pointers(markdown_text(nb))
+    assert not found, (f"{path.name}: text outside the solution cells points at the solutions, which the "
+                       "student edition removes; rewrite it so it reads right without them:\n" + "\n".join(found))
+    owner, name, branch = repo()
+    assert badges.colab_url(owner, name, path.name, branch, student.STUDENT_FOLDER) in nb.cells[0].source
+
+
+def test_solution_pointer_phrases() -> None:
+    flagged = ["The solutions to homework 2 and 3 show both effects.", "See the solution for the details.",
+               "(compare with the worked solution)", "The solution below trains longer.", "as in solution 2",
+               "Solutions for the exercises follow."]
+    fine = ["Adam finds a good solution quickly.", "the solution of the linear system is unique",
+            "This homework has no single right answer.", "A closed-form solution exists for least squares."]
+    assert [s for s in flagged if not solution_pointers(s)] == []
+    assert [s for s in fine if solution_pointers(s)] == []
+
+
+def _tiny_lesson(text: str = "Homework: try it.") -> nbformat.NotebookNode:
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [new_markdown_cell(f"# T\n\n{badges.colab_badge('mnist-course', 'mnist-course', '09_x.ipynb')}"),
+                new_markdown_cell(text),
+                new_markdown_cell("### Solution to homework 1", metadata={"tags": ["solution"]}),
+                new_code_cell("x = 1", metadata={"tags": ["solution"]})]
+    return nb
+
+
+def test_stale_copies_are_found_and_regenerated(tmp_path: Path) -> None:
+    lessons_dir, copies = tmp_path / "lessons", tmp_path / "copies"
+    lessons_dir.mkdir()
+    lesson = lessons_dir / "09_x.ipynb"
+    nbformat.write(_tiny_lesson(), lesson)
+    rep = ("mnist-course", "mnist-course", "main")
+    assert student.stale_copies([lesson], copies, rep) == ["09_x.ipynb: no student copy in " + str(copies)]
+    student.write_student_notebooks([lesson], copies, rep, complete=True)
+    assert student.stale_copies([lesson], copies, rep) == []
+    written = (copies / "09_x.ipynb").read_text(encoding="utf-8")
+    assert "Solution to homework" not in written and "student/notebooks/09_x.ipynb" in written
+    nbformat.write(_tiny_lesson("Homework: try it twice."), lesson)  # the lesson changes
+    assert "differs" in "".join(student.stale_copies([lesson], copies, rep))
+    (copies / "08_gone.ipynb").write_text(written, encoding="utf-8")  # a lesson removed from the course
+    assert any("08_gone" in p for p in student.stale_copies([lesson], copies, rep))
+    student.write_student_notebooks([lesson], copies, rep, complete=True)
+    assert student.stale_copies([lesson], copies, rep) == [] and not (copies / "08_gone.ipynb").exists()
+
+
+def test_student_project_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(SystemExit, match="refusing"):
+        student.write_project(mine)
+    assert (mine / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_student_project_is_assembled_without_nbformat(tmp_path: Path) -> None:
+    """The Pages workflow runs `python tools/student.py --project-only` on a bare Python."""
+    if not list(student.COPIES.glob("*.ipynb")):
+        pytest.skip("no student copies yet (`make student`)")
+    out = tmp_path / "_student"
+    code = ("import sys; sys.modules['nbformat'] = sys.modules['nbconvert'] = sys.modules['yaml'] = None; "
+            "sys.path.insert(0, 'tools'); import student; "
+            f"sys.exit(student.main(['--project-only', '--out', {str(out)!r}]))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    copied = sorted(p.name for p in (out / "notebooks").glob("*.ipynb"))
+    assert copied == sorted(p.name for p in student.COPIES.glob("*.ipynb"))
+    for name in ["_quarto.yml", "_quarto-student.yml", "index.qmd", "notebooks/_metadata.yml", "tools/site/course.lua"]:
+        assert (out / name).is_file(), name
+    profile = yaml.safe_load((out / "_quarto-student.yml").read_text(encoding="utf-8"))
+    assert profile["website"]["repo-subdir"] == "student"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Figures and cell options in the lessons (no Quarto needed)
+# ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", LESSON_PARAMS)
+def test_lesson_figures_work_in_colab_and_exist(path: Path) -> None:
+    """A course figure in a lesson's markdown is images/<file> by its GitHub URL (repo-relative paths
+    are broken when Colab opens the notebook alone), and images/<file> exists."""
+    owner, name, branch = repo()
+    problems = []
+    for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        if cell.cell_type != "markdown":
+            continue
+        for src in MD_IMAGE.findall(cell.source) + HTML_IMAGE.findall(cell.source):
+            if src.startswith("attachment:") or src == badges.BADGE_IMAGE:
+                continue
+            if not re.match(r"https?://", src):
+                problems.append(f"cell {i}: {src} is a path that Colab cannot open; use "
+                                f"{badges.image_url(owner, name, Path(src).name, branch)}")
+            elif badges.IMAGE_URL.match(src):
+                file = src.split("/images/", 1)[1]
+                if not (ROOT / "images" / file).is_file():
+                    problems.append(f"cell {i}: {src}: no images/{file} (draw it with tools/images.py)")
+    assert problems == []
+
+
+@pytest.mark.parametrize("path", LESSON_PARAMS)
+def test_cell_options_are_valid_yaml(path: Path) -> None:
+    """Quarto reads the `#|` lines of each code cell as YAML and stops the render at the first error
+    (e.g. `#| fig-alt: A: B`); quote a value that has ': ' in it."""
+    problems = []
+    for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        options = cell_options(cell.source) if cell.cell_type == "code" else ""
+        if not options:
+            continue
+        try:
+            parsed = yaml.safe_load(options)
+        except yaml.YAMLError as err:
+            problems.append(f"cell {i}: {' '.join(str(err).split())[:200]}")
+            continue
+        if not isinstance(parsed, dict):
+            problems.append(f"cell {i}: the #| lines are not `key: value` pairs")
+    assert problems == []
+
+
+def test_images_are_drawn_by_the_script(tmp_path: Path) -> None:
+    """tools/images.py draws every figure; each is committed in images/ and has alt text."""
+    assert images.main(["--out", str(tmp_path)]) == 0
+    for name, figure in images.FIGURES.items():
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+        assert (ROOT / "images" / name).is_file(), f"images/{name} is not committed (run `make images`)"
+        assert len(figure.alt) > 40, f"{name}: alt text should describe the figure"
+
+
+def test_receptive_fields_follow_the_lesson_formulas() -> None:
+    fields = images.receptive_fields(images.PLAIN_CNN)
+    assert [(r, j) for _, r, j in fields] == [(3, 1), (5, 1), (6, 2), (10, 2), (14, 2), (18, 2)]
+    nested = images.nested_fields(images.PLAIN_CNN)
+    for (_, r_in, a), (_, r_out, b) in zip(nested, nested[1:]):
+        assert b <= a and a + r_in <= b + r_out, "each field lies inside the next layer's"
+
+
+# ---------------------------------------------------------------------------------------------------
+# The GitHub workflows (no Quarto needed)
+# ---------------------------------------------------------------------------------------------------
+
+def _workflow(name: str) -> dict:
+    path = ROOT / ".github" / "workflows" / name
+    assert path.is_file(), f".github/workflows/{name} is missing"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads the key `on` as True
+    return data
+
+
+def _steps(workflow: dict) -> list[dict]:
+    return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+
+
+def test_workflows_pass_actionlint(tmp_path: Path) -> None:
+    try:
+        findings = lint_workflows.lint(lint_workflows.workflows())
+        broken = tmp_path / "broken.yml"
+        broken.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+                          "      - run: echo ${{ github.no_such_thing }}\n", encoding="utf-8")
+        caught = lint_workflows.lint([broken])
+    except lint_workflows.Unavailable as err:
+        pytest.skip(str(err))
+    assert findings == []
+    assert caught, "actionlint should flag an unknown context property"
+
+
+def test_test_workflow_runs_the_readme_test_command() -> None:
+    wf = _workflow("test.yml")
+    events = wf["on"] if isinstance(wf["on"], (list, dict)) else [wf["on"]]
+    assert "push" in events and "pull_request" in events
+    runs = " ".join(step.get("run", "") for step in _steps(wf))
+    assert "bash .ci/run" in runs or "make test" in runs
+    assert any(step.get("uses", "").startswith("quarto-dev/quarto-actions/setup@") for step in _steps(wf)), \
+        "install Quarto so that the render tests run"
+
+
+def test_pages_workflow_publishes_both_editions() -> None:
+    wf = _workflow("pages.yml")
+    assert wf["permissions"].get("pages") == "write" and wf["permissions"].get("id-token") == "write"
+    steps = _steps(wf)
+    uses = [step.get("uses", "") for step in steps]
+    assert any(u.startswith("quarto-dev/quarto-actions/setup@") for u in uses)
+    renders = [step for step in steps if step.get("uses", "").startswith("quarto-dev/quarto-actions/render@")]
+    assert len(renders) == 2, "one render per edition"
+    assert renders[1].get("with", {}).get("path") == "_student" and renders[1].get("env", {}).get("QUARTO_PROFILE") == "student"
+    text = json.dumps(wf)
+    assert "--execute" not in text and "make execute" not in text, "publishing never re-runs the notebooks"
+    assert "tools/student.py --project-only" in text and "_site/student" in text
+    assert any(u.startswith("actions/upload-pages-artifact@") for u in uses)
+    assert any(u.startswith("actions/deploy-pages@") for u in uses)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Rendering both editions (needs Quarto)
+# ---------------------------------------------------------------------------------------------------
+
+def find_quarto() -> tuple[str | None, str]:
+    """(path of quarto, how it was found) or (None, why not)."""
+    found = shutil.which("quarto")
+    if found:
+        return found, "on PATH"
+    if QUARTO_INSTALLER.is_file():
+        result = subprocess.run(["bash", str(QUARTO_INSTALLER)], capture_output=True, text=True, timeout=600)
+        lines = result.stdout.strip().splitlines()
+        if result.returncode == 0 and lines and Path(lines[-1]).is_file():
+            return lines[-1], f"installed by {QUARTO_INSTALLER}"
+        return None, f"{QUARTO_INSTALLER} failed: {result.stderr.strip()[-500:]}"
+    return None, ("Quarto not found: install Quarto 1.7 or newer (https://quarto.org/docs/get-started/) "
+                  "and put `quarto` on PATH to run the render tests")
+
+
+class Site:
+    """One rendered edition: its folder, the notebooks its lesson pages come from, parsed pages."""
+
+    def __init__(self, name: str, folder: Path, notebooks: dict[str, Path], seconds: float):
+        self.name, self.folder, self.notebooks, self.seconds = name, folder, notebooks, seconds
+        self._pages: dict[Path, BeautifulSoup] = {}
+
+    def page(self, rel: str | Path) -> BeautifulSoup:
+        path = self.folder / rel
+        if path not in self._pages:
+            self._pages[path] = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        return self._pages[path]
+
+    def pages(self) -> list[Path]:
+        return sorted(p.relative_to(self.folder) for p in self.folder.rglob("*.html")
+                      if "site_libs" not in p.parts)
+
+    def lesson_page(self, lesson: str) -> str:
+        return f"notebooks/{Path(lesson).stem}.html"
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Site]:
+    """Both editions rendered from copies of the repository's site (as `make site` and `make student`)."""
+    if not LESSONS:
+        pytest.skip("no lessons in notebooks/ yet")
+    quarto, how = find_quarto()
+    if quarto is None:
+        pytest.skip(how)
+    copies = sorted(p for p in student.COPIES.glob("*.ipynb") if lessons.is_lesson(p))
+    if [p.name for p in copies] != [p.name for p in LESSONS]:
+        pytest.skip("the student copies do not match the lessons (see test_student_copies_are_up_to_date)")
+    base = tmp_path_factory.mktemp("site")
+    student.assemble_site(base / "instructor", LESSONS)
+    student.write_project(base / "student")
+    env = {**os.environ, "QUARTO_PYTHON": sys.executable}
+    env.pop("QUARTO_PROFILE", None)
+    result = {}
+    for name, folder, args, out, notebooks in [
+        ("instructor", base / "instructor", [], "_site", LESSONS),
+        ("student", base / "student", ["--profile", "student"], "_site-student", copies),
+    ]:
+        start = time.perf_counter()
+        run = subprocess.run([quarto, "render", str(folder), "--no-execute", *args], capture_output=True,
+                             text=True, timeout=600, env=env)
+        seconds = time.perf_counter() - start
+        assert run.returncode == 0, f"quarto render of the {name} edition failed:\n{run.stderr[-4000:]}"
+        print(f"\n{name} edition rendered in {seconds:.1f} s (Quarto {how})")
+        result[name] = Site(name, folder / out, {p.name: p for p in notebooks}, seconds)
+    return result
+
+
+EDITIONS = ["instructor", "student"]
+
+
+def test_render_time(sites: dict[str, Site]) -> None:
+    total = sum(site.seconds for site in sites.values())
+    assert total < RENDER_BUDGET_S, f"rendering both editions took {total:.0f} s; CI must stay under 10 minutes"
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_every_lesson_page_exists_with_all_its_figures(sites: dict[str, Site], edition: str) -> None:
+    site = sites[edition]
+    assert (site.folder / "index.html").is_file()
+    for name, notebook in site.notebooks.items():
+        rel = site.lesson_page(name)
+        assert (site.folder / rel).is_file(), f"{rel} was not rendered"
+        page = site.page(rel)
+        figures = page.select("main div.cell-output-display img")
+        expected = image_count(nbformat.read(notebook, as_version=4))
+        assert len(figures) == expected, f"{rel}: {len(figures)} figures, the notebook has {expected} image outputs"
+        assert all(img.get("alt") or img.find_parent("figure") for img in figures)
+
+
+def _targets(page: BeautifulSoup) -> list[str]:
+    refs = [a.get("href") for a in page.find_all(["a", "link"])]
+    refs += [el.get("src") for el in page.find_all(["img", "script", "source", "iframe"])]
+    return [r for r in refs if r]
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_internal_links_images_and_anchors_resolve(sites: dict[str, Site], edition: str) -> None:
+    site = sites[edition]
+    owner, name, branch = repo()
+    problems = []
+    for rel in site.pages():
+        page = site.page(rel)
+        for ref in _targets(page):
+            parts = urlsplit(ref)
+            if parts.scheme or ref.startswith(("//", "mailto:", "javascript:", "data:")):
+                if f"raw.githubusercontent.com/{owner}/{name}/" in ref:
+                    problems.append(f"{rel}: {ref} should be served from the site's images/ (course.lua)")
+                continue
+            target = (site.folder / rel).parent / unquote(parts.path) if parts.path else site.folder / rel
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                problems.append(f"{rel}: {ref} -> {target.relative_to(site.folder) if site.folder in target.parents else target} missing")
+                continue
+            if parts.fragment and target.suffix == ".html":
+                other = site.page(target.resolve().relative_to(site.folder.resolve()))
+                if other.find(id=unquote(parts.fragment)) is None and other.find(attrs={"name": parts.fragment}) is None:
+                    problems.append(f"{rel}: {ref}: no element with id {parts.fragment!r}")
+    assert problems == []
+
+
+def _solution_cells(lesson: Path) -> list:
+    return [c for c in nbformat.read(lesson, as_version=4).cells if student.is_solution(c)]
+
+
+def _code_texts(page: BeautifulSoup) -> str:
+    return "\n".join(" ".join(code.get_text().split()) for code in page.select("div.sourceCode code"))
+
+
+def _solution_traces(page: BeautifulSoup, lesson: Path) -> list[str]:
+    """What of the lesson's solution cells shows on the page: tagged cells, solution headings, code."""
+    traces = [f"a cell tagged solution ({div.get('id')})" for div in page.select("div.cell[data-tags]")
+              if "solution" in div["data-tags"]]
+    text = " ".join(page.get_text(" ").split())
+    code = _code_texts(page)
+    for cell in _solution_cells(lesson):
+        source = cell.source.strip()
+        if cell.cell_type == "markdown" and source:
+            heading = " ".join(source.splitlines()[0].lstrip("#").replace("*", "").split())
+            if len(heading) > 12 and heading in text:
+                traces.append(f"solution text {heading!r}")
+        elif cell.cell_type == "code":
+            body = " ".join("\n".join(l for l in source.splitlines() if not l.startswith("#|")).split())
+            if len(body) > 20 and body in code:
+                traces.append(f"solution code {body[:60]!r}...")
+    return traces
+
+
+def test_student_pages_have_no_solutions(sites: dict[str, Site]) -> None:
+    problems = []
+    for lesson in LESSONS:
+        rel = sites["student"].lesson_page(lesson.name)
+        if not _solution_cells(lesson):
+            continue
+        full_traces = _solution_traces(sites["instructor"].page(rel), lesson)
+        assert full_traces, f"the check finds nothing of {lesson.name}'s solutions on its instructor page"
+        problems += [f"{rel}: {t}" for t in _solution_traces(sites["student"].page(rel), lesson)]
+        main = sites["student"].page(rel).select_one("main")
+        problems += [f"{rel}: points at solutions: {s}" for s in solution_pointers(main.get_text(" "))]
+    assert problems == []
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_badge_source_and_download_lead_to_the_editions_notebooks(sites: dict[str, Site], edition: str) -> None:
+    """Instructor pages lead to notebooks/<lesson>; student pages to student/notebooks/<lesson> and a
+    download without solutions, and nothing in the student site leads to the full notebooks."""
+    site = sites[edition]
+    owner, name, branch = repo()
+    folder = "notebooks" if edition == "instructor" else student.STUDENT_FOLDER
+    for lesson in site.notebooks:
+        rel = site.lesson_page(lesson)
+        page = site.page(rel)
+        badge_links = [a["href"] for a in page.select("a[href^='https://colab.research.google.com/']")]
+        assert badge_links == [badges.colab_url(owner, name, lesson, branch, folder)], rel
+        badge = page.select_one(f"a[href='{badge_links[0]}']")
+        assert badge.find_parent("figure") is None, f"{rel}: the Colab badge is rendered as a figure"
+        sources = [a["href"] for a in page.select("a.toc-action") if "View source" in a.get_text()]
+        assert sources and set(sources) == {f"https://github.com/{owner}/{name}/blob/{branch}/{folder}/{lesson}"}, rel
+        formats = page.select(".quarto-alternate-formats a")
+        assert len(formats) == 1, f"{rel}: Other Formats lists {[a.get_text(strip=True) for a in formats]}"
+        download = (site.folder / rel).parent / formats[0]["href"]
+        tagged = [c for c in nbformat.read(download, as_version=4).cells if student.is_solution(c)]
+        assert (not tagged) if edition == "student" else len(tagged) == len(_solution_cells(LESSONS[0].parent / lesson))
+    if edition == "student":
+        full = re.compile(rf"(?:github\.com|colab\.research\.google\.com/github)/{owner}/{name}/blob/[^/]+/notebooks/")
+        leaks = [f"{rel}: {ref}" for rel in site.pages() for ref in _targets(site.page(rel)) if full.search(ref)]
+        assert leaks == [], "the student edition links to the notebooks with solutions"
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_view_source_links_exist_in_the_repository(sites: dict[str, Site], edition: str) -> None:
+    site = sites[edition]
+    owner, name, branch = repo()
+    prefix = f"https://github.com/{owner}/{name}/blob/{branch}/"
+    missing = [f"{rel}: {a['href']}" for rel in site.pages() for a in site.page(rel).select("a[href]")
+               if a["href"].startswith(prefix) and not (ROOT / a["href"][len(prefix):]).exists()]
+    assert missing == [], ("'View source' leads to files that are not in the repository (a page that has "
+                           "no source in student/ needs `repo-actions: false` in its front matter)")
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_navbar_marks_only_the_page_itself(sites: dict[str, Site], edition: str) -> None:
+    site = sites[edition]
+    problems = []
+    for rel in site.pages():
+        page = site.page(rel)
+        for link in page.select("#quarto-header a.nav-link.active, #quarto-header a[aria-current]"):
+            target = ((site.folder / rel).parent / link.get("href", "")).resolve()
+            if target != (site.folder / rel).resolve():
+                problems.append(f"{rel}: the navbar marks {link.get_text(strip=True)!r} ({link.get('href')}) as current")
+    assert problems == []
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_install_cell_is_folded_under_a_caption(sites: dict[str, Site], edition: str) -> None:
+    site = sites[edition]
+    for lesson in site.notebooks:
+        page = site.page(site.lesson_page(lesson))
+        first_code = page.select_one("main div.cell div.sourceCode")
+        details = first_code.find_parent("details") if first_code else None
+        assert details is not None and "code-fold" in details.get("class", []), lesson
+        assert "Colab only" in details.summary.get_text(), lesson
+        assert "google.colab" in first_code.get_text()
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_search_index_lists_every_lesson(sites: dict[str, Site], edition: str) -> None:
+    site = sites[edition]
+    entries = json.loads((site.folder / "search.json").read_text(encoding="utf-8"))
+    hrefs = {e["href"].split("#")[0] for e in entries}
+    missing = [site.lesson_page(n) for n in site.notebooks if site.lesson_page(n) not in hrefs]
+    assert missing == [], f"not in the search index: {missing}"
+    if edition == "student":
+        found = [e["href"] for e in entries if re.search(r"(?i)solution to homework", e.get("title", "") + e.get("text", ""))]
+        assert found == [], f"the student search index holds solutions: {found}"
+
+
+def test_editions_say_which_they_are(sites: dict[str, Site]) -> None:
+    assert "This is the student edition" in sites["student"].page("index.html").get_text()
+    assert "This is the student edition" not in sites["instructor"].page("index.html").get_text()
+    assert "(student edition)" in sites["student"].page("index.html").title.get_text()
