@@ -353,7 +353,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Site]:
         pytest.skip("the student copies do not match the lessons (see test_student_copies_are_up_to_date)")
     base = tmp_path_factory.mktemp("site")
     student.assemble_site(base / "instructor", LESSONS)
-    student.write_project(base / "student")
+    student.write_project(base / "student", student.COPIES)
     env = {**os.environ, "QUARTO_PYTHON": sys.executable}
     env.pop("QUARTO_PROFILE", None)
     result = {}
