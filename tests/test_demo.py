@@ -167,6 +167,13 @@ def test_page_loads_offline_without_errors(demo: Page, site_url: str) -> None:
     assert all(urlsplit(u).hostname == "127.0.0.1" for u in demo.requests if u.startswith("http"))
 
 
+def test_models_and_runtime_stay_under_25_mb() -> None:
+    files = [SITE / "demo" / "ort" / n for n in RUNTIME] + [SITE / "notebooks" / "models" / n for n in MODELS.values()]
+    total = sum(f.stat().st_size for f in files)
+    print(f"\nmodels + runtime: {total:,} bytes")
+    assert total < 25e6
+
+
 def test_predict_matches_onnx_runtime_on_test_images(demo: Page) -> None:
     """window.mnistDemo.predict on 200 test images gives ONNX Runtime's (= PyTorch's, see check_onnx) classes."""
     import onnxruntime as ort
@@ -239,10 +246,14 @@ def test_centring_switch(demo: Page) -> None:
     """Off, the scaled digit stays where it was drawn (here: the top-left corner); on, it is centred."""
     demo.page.click("#demo-clear")
     demo.stroke(polyline((40, 20), (35, 70), (30, 120)))  # a 1 in the top-left corner
+    before = demo.page.evaluate("window.mnistDemo.stats.predictions")
     demo.page.uncheck("#demo-centre")
     image = np.array(demo.page.evaluate("Array.from(window.mnistDemo.preprocess())")).reshape(28, 28)
     rows, cols = np.nonzero(image)
     assert cols.mean() < 8 and rows.mean() < 12
+    demo.wait_for_prediction(before)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    demo.page.locator("#mnist-demo").screenshot(path=str(ARTIFACTS / "demo-not-centred.png"))
     demo.page.check("#demo-centre")
     image = np.array(demo.page.evaluate("Array.from(window.mnistDemo.preprocess())")).reshape(28, 28)
     rows, cols = np.nonzero(image)
