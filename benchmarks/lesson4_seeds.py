@@ -160,7 +160,8 @@ def report(rows: list[dict]) -> str:
         f"one {first['epochs']}-epoch run {sum(r['run_seconds'] for r in rows) / len(rows):.0f} s on average.",
         "",
         f"Machine: device {first['device']}, {first['threads']} torch threads, torch {first['torch']}, "
-        f"Python {first['python']}; runs finished {rows[0]['finished']} to {rows[-1]['finished']}.",
+        f"Python {first['python']}; runs finished {min(r['finished'] for r in rows)} to "
+        f"{max(r['finished'] for r in rows)}.",
     ]
     return "\n".join(lines)
 
