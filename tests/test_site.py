@@ -412,6 +412,8 @@ def test_internal_links_images_and_anchors_resolve(sites: dict[str, Site], editi
                 if f"raw.githubusercontent.com/{owner}/{name}/" in ref:
                     problems.append(f"{rel}: {ref} should be served from the site's images/ (course.lua)")
                 continue
+            if "/images/" in f"/{parts.path}" and not page.find(src=ref).get("alt", "").strip():
+                problems.append(f"{rel}: the course figure {ref} has no alt text")
             target = (site.folder / rel).parent / unquote(parts.path) if parts.path else site.folder / rel
             if target.is_dir():
                 target = target / "index.html"
@@ -425,30 +427,50 @@ def test_internal_links_images_and_anchors_resolve(sites: dict[str, Site], editi
     assert problems == []
 
 
+def _lesson(name: str) -> Path:
+    return next(p for p in LESSONS if p.name == name)
+
+
 def _solution_cells(lesson: Path) -> list:
     return [c for c in nbformat.read(lesson, as_version=4).cells if student.is_solution(c)]
 
 
 def _code_texts(page: BeautifulSoup) -> str:
-    return "\n".join(" ".join(code.get_text().split()) for code in page.select("div.sourceCode code"))
+    return "\n".join(_words(code.get_text()) for code in page.select("div.sourceCode code"))
+
+
+def _words(text: str) -> str:
+    """The text as lower-case words, so that markdown re-rendered by Quarto (list markers, emphasis,
+    line breaks, escapes) still matches its source."""
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def _solution_snippets(lesson: Path) -> list[tuple[str, str]]:
+    """(kind, words) that identify the lesson's solution cells: the first line of each solution
+    markdown cell (usually its heading) and the code of each solution code cell, as `_words`."""
+    snippets = []
+    for cell in _solution_cells(lesson):
+        source = cell.source.strip()
+        if cell.cell_type == "markdown" and source:
+            heading = _words(source.splitlines()[0])
+            if len(heading) > 12:
+                snippets.append(("text", heading))
+        elif cell.cell_type == "code":
+            body = _words("\n".join(l for l in source.splitlines() if not l.startswith("#|")))
+            if len(body) > 20:
+                snippets.append(("code", body))
+    return snippets
 
 
 def _solution_traces(page: BeautifulSoup, lesson: Path) -> list[str]:
     """What of the lesson's solution cells shows on the page: tagged cells, solution headings, code."""
     traces = [f"a cell tagged solution ({div.get('id')})" for div in page.select("div.cell[data-tags]")
               if "solution" in div["data-tags"]]
-    text = " ".join(page.get_text(" ").split())
-    code = _code_texts(page)
-    for cell in _solution_cells(lesson):
-        source = cell.source.strip()
-        if cell.cell_type == "markdown" and source:
-            heading = " ".join(source.splitlines()[0].lstrip("#").replace("*", "").split())
-            if len(heading) > 12 and heading in text:
-                traces.append(f"solution text {heading!r}")
-        elif cell.cell_type == "code":
-            body = " ".join("\n".join(l for l in source.splitlines() if not l.startswith("#|")).split())
-            if len(body) > 20 and body in code:
-                traces.append(f"solution code {body[:60]!r}...")
+    main = page.select_one("main") or page
+    text, code = _words(main.get_text(" ")), _code_texts(main)
+    for kind, snippet in _solution_snippets(lesson):
+        if snippet in (text if kind == "text" else code):
+            traces.append(f"solution {kind} {snippet[:60]!r}")
     return traces
 
 
@@ -484,9 +506,14 @@ def test_badge_source_and_download_lead_to_the_editions_notebooks(sites: dict[st
         assert sources and set(sources) == {f"https://github.com/{owner}/{name}/blob/{branch}/{folder}/{lesson}"}, rel
         formats = page.select(".quarto-alternate-formats a")
         assert len(formats) == 1, f"{rel}: Other Formats lists {[a.get_text(strip=True) for a in formats]}"
-        download = (site.folder / rel).parent / formats[0]["href"]
-        tagged = [c for c in nbformat.read(download, as_version=4).cells if student.is_solution(c)]
-        assert (not tagged) if edition == "student" else len(tagged) == len(_solution_cells(LESSONS[0].parent / lesson))
+        download = nbformat.read((site.folder / rel).parent / formats[0]["href"], as_version=4)
+        sources = "\n".join(_words(c.source) for c in download.cells)
+        found = [snippet for _, snippet in _solution_snippets(_lesson(lesson)) if snippet in sources]
+        if edition == "student":
+            assert found == [] and not any(student.is_solution(c) for c in download.cells), \
+                f"{rel}: the download holds solutions: {found[:3]}"
+        else:
+            assert len(found) == len(_solution_snippets(_lesson(lesson))), f"{rel}: solutions missing"
     if edition == "student":
         full = re.compile(rf"(?:github\.com|colab\.research\.google\.com/github)/{owner}/{name}/blob/[^/]+/notebooks/")
         leaks = [f"{rel}: {ref}" for rel in site.pages() for ref in _targets(site.page(rel)) if full.search(ref)]

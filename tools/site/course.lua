@@ -12,7 +12,8 @@ into figures and folds code. For HTML output it
      https://raw.githubusercontent.com/<owner>/<repo>/<branch>/images/<file> (the URL the notebooks
      use, so that they show in Colab too) becomes the relative path <offset>/images/<file> when
      images/<file> exists in the project, so that the page does not depend on GitHub and the render
-     test can check that the file is there.
+     test can check that the file is there; the markdown's alt text, which Quarto shows as the
+     caption, is kept as the image's alt text (`fig-alt`).
 Other formats (the downloadable .ipynb) are left alone.
 ]]
 
@@ -86,6 +87,10 @@ return {
       local path = local_image(image.src)
       if path ~= nil then
         image.src = path
+        -- The markdown's alt text becomes the figure's caption; keep it as the image's alt text too.
+        if image.attributes["fig-alt"] == nil and #image.caption > 0 then
+          image.attributes["fig-alt"] = pandoc.utils.stringify(image.caption)
+        end
         return image
       end
       return nil
