@@ -61,14 +61,14 @@ def make_budget_cnn() -> nn.Module:
     """Lesson 4's final CNN."""
     return nn.Sequential(OrderedDict(
         normalize=mc.Normalize(),
-        conv1=conv_bn(1, 8),       # 28 -> 26
-        conv2=conv_bn(8, 8),       # 26 -> 24: 8 channels at full resolution (step 1: 16)
-        pool=nn.MaxPool2d(2),      # 24 -> 12
-        conv3=conv_bn(8, 16),      # 12 -> 10
-        conv4=conv_bn(16, 16),     # 10 -> 8
-        conv5=conv_bn(16, 24),     # 8 -> 6
-        gap=GlobalAvgPool(),       # 24 x 6 x 6 -> 24
-        head=nn.Linear(24, 10),    # a 1x1 convolution on the pooled 1x1 map: 24 -> 10 logits
+        conv1=conv_bn(1, 8),       # 28 -> 26: the only convolution at full resolution
+        pool=nn.MaxPool2d(2),      # 26 -> 13: pool early
+        conv2=conv_bn(8, 10),      # 13 -> 11
+        conv3=conv_bn(10, 16),     # 11 -> 9
+        conv4=conv_bn(16, 16),     # 9 -> 7
+        conv5=conv_bn(16, 20),     # 7 -> 5
+        gap=GlobalAvgPool(),       # 20 x 5 x 5 -> 20
+        head=nn.Linear(20, 10),    # a 1x1 convolution on the pooled 1x1 map: 20 -> 10 logits
     ))
 
 

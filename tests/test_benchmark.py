@@ -72,3 +72,32 @@ def test_smoke_json(raw_dir: Path) -> None:
         assert r["train_images"] == 2_000 and r["epochs"] == 1 and r["threads"] >= 1
     cnn = next(r for r in rows if "cnn" in r["case"])
     assert cnn["params"] < 8_000
+
+
+def load_benchmark(name: str):
+    "Import benchmarks/<name>.py (its folder on sys.path, as when it runs as a script)."
+    folder = str(SCRIPT.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location(name, SCRIPT.parent / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_lesson4_seeds_trains_the_notebooks_model() -> None:
+    seeds = load_benchmark("lesson4_seeds")
+    seeds.check_against_notebook()  # SystemExit if the script's copy of make_budget_cnn is stale
+    assert mc.count_parameters(seeds.make_budget_cnn()) < 8_000
+
+
+def test_lesson4_search_early_pool_is_the_lessons_model() -> None:
+    seeds, search = load_benchmark("lesson4_seeds"), load_benchmark("lesson4_search")
+    torch.manual_seed(0)
+    ours = search.build(search.ARCHITECTURES["early-pool"]).eval()
+    torch.manual_seed(0)
+    lessons = seeds.make_budget_cnn().eval()
+    x = torch.rand(3, 1, 28, 28)
+    assert torch.equal(ours(x), lessons(x))  # same layers in the same order: the same initial weights
+    for plan in search.ARCHITECTURES.values():
+        assert mc.count_parameters(search.build(plan)) < 8_000

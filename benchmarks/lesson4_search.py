@@ -1,0 +1,94 @@
+"""The design search behind lesson 4's second edition: 15-epoch runs judged on the validation split.
+
+Before lesson 4's final recipe was fixed, a few alternatives were trained for the full 15 epochs on the
+50,000 training images, seeds 0 and 1, and judged by their final-epoch validation accuracy (the test
+set is never read here). `benchmarks/README.md` records the results. Each run trains one model in
+one process with one torch thread, so that two runs can share the 2 cores:
+
+    python benchmarks/lesson4_search.py early-pool 0                # the lesson's budget CNN, seed 0
+    python benchmarks/lesson4_search.py early-pool 1 --weight-decay 5e-4 --out search.jsonl
+    python benchmarks/lesson4_search.py --list                      # the architectures
+
+Defaults are the lesson's recipe: SGD with Nesterov momentum 0.9, one-cycle to 0.1 (momentum cycled),
+augmentation 7 degrees / 10%, batch size 128, 15 epochs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import OrderedDict
+from pathlib import Path
+
+import torch
+from torch import nn
+
+import mnist_course as mc
+from lesson4_seeds import GlobalAvgPool, conv_bn
+
+# channel plans: an int is a 3x3 convolution (no padding) with BN and ReLU, "P" a 2x2 max-pool
+ARCHITECTURES = {
+    "late-pool": [8, 8, "P", 16, 16, 24],   # the second edition's first design (7,954 parameters)
+    "early-pool": [8, "P", 10, 16, 16, 20],  # the lesson's budget CNN (7,766 parameters)
+    "early-pool-wider": [10, "P", 12, 14, 16, 18],
+}
+
+
+def build(plan: list) -> nn.Sequential:
+    """A budget CNN from a channel plan: Normalize, the layers, global average pooling, a linear read-out."""
+    layers, channels = OrderedDict(normalize=mc.Normalize()), 1
+    for i, item in enumerate(plan):
+        if item == "P":
+            layers[f"pool{i}"] = nn.MaxPool2d(2)
+        else:
+            layers[f"conv{i}"], channels = conv_bn(channels, item), item
+    layers["gap"], layers["head"] = GlobalAvgPool(), nn.Linear(channels, 10)
+    return nn.Sequential(layers)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("architecture", nargs="?", choices=sorted(ARCHITECTURES))
+    parser.add_argument("seed", nargs="?", type=int)
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--max-lr", type=float, default=0.1, help="one-cycle peak learning rate (default 0.1)")
+    parser.add_argument("--weight-decay", type=float, default=0.0)
+    parser.add_argument("--no-cycle-momentum", action="store_true", help="OneCycleLR(cycle_momentum=False)")
+    parser.add_argument("--degrees", type=float, default=7.0, help="augmentation: rotation (degrees); 0 with --translate 0: none")
+    parser.add_argument("--translate", type=float, default=0.1, help="augmentation: shift (fraction of the image)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, help="append the result to this JSON-lines file")
+    parser.add_argument("--list", action="store_true", help="print the architectures and their parameter counts")
+    args = parser.parse_args(argv)
+    if args.list:
+        for name, plan in ARCHITECTURES.items():
+            print(f"{name}: {plan}, {mc.count_parameters(build(plan)):,} parameters")
+        return
+    if args.architecture is None or args.seed is None:
+        parser.error("give an architecture and a seed (or --list)")
+
+    torch.set_num_threads(args.threads)
+    data = mc.load_mnist()
+    steps = -(-len(data.y_train) // 128)
+    augment = mc.RandomAffine(args.degrees, args.translate) if args.degrees or args.translate else None
+    config = dict(
+        optimizer=lambda p: torch.optim.SGD(p, lr=0.03, momentum=0.9, nesterov=True, weight_decay=args.weight_decay),
+        scheduler=lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=args.max_lr, epochs=args.epochs,
+                                                                steps_per_epoch=steps,
+                                                                cycle_momentum=not args.no_cycle_momentum),
+        augment=augment)
+    result = mc.compare(lambda: build(ARCHITECTURES[args.architecture]), {"run": config}, [args.seed], data,
+                        args.epochs, batch_size=128, progress=False)
+    row = dict(architecture=args.architecture, seed=args.seed, epochs=args.epochs, max_lr=args.max_lr,
+               weight_decay=args.weight_decay, cycle_momentum=not args.no_cycle_momentum, degrees=args.degrees,
+               translate=args.translate, threads=args.threads, val_acc=float(result.final["val_acc"].iloc[0]),
+               train_acc=float(result.final["train_acc"].iloc[0]),
+               seconds_per_epoch=float(result.history["seconds"].mean()))
+    print(json.dumps(row))
+    if args.out:
+        with args.out.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()
