@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-cycle-momentum", action="store_true", help="OneCycleLR(cycle_momentum=False)")
     parser.add_argument("--degrees", type=float, default=7.0, help="augmentation: rotation (degrees); 0 with --translate 0: none")
     parser.add_argument("--translate", type=float, default=0.1, help="augmentation: shift (fraction of the image)")
+    parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, help="append the result to this JSON-lines file")
     parser.add_argument("--list", action="store_true", help="print the architectures and their parameter counts")
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_num_threads(args.threads)
     data = mc.load_mnist()
-    steps = -(-len(data.y_train) // 128)
+    steps = -(-len(data.y_train) // args.batch_size)
     augment = mc.RandomAffine(args.degrees, args.translate) if args.degrees or args.translate else None
     config = dict(
         optimizer=lambda p: torch.optim.SGD(p, lr=0.03, momentum=0.9, nesterov=True, weight_decay=args.weight_decay),
@@ -78,11 +79,11 @@ def main(argv: list[str] | None = None) -> None:
                                                                 cycle_momentum=not args.no_cycle_momentum),
         augment=augment)
     result = mc.compare(lambda: build(ARCHITECTURES[args.architecture]), {"run": config}, [args.seed], data,
-                        args.epochs, batch_size=128, progress=False)
+                        args.epochs, batch_size=args.batch_size, progress=False)
     row = dict(architecture=args.architecture, seed=args.seed, epochs=args.epochs, max_lr=args.max_lr,
                weight_decay=args.weight_decay, cycle_momentum=not args.no_cycle_momentum, degrees=args.degrees,
-               translate=args.translate, threads=args.threads, val_acc=float(result.final["val_acc"].iloc[0]),
-               train_acc=float(result.final["train_acc"].iloc[0]),
+               translate=args.translate, batch_size=args.batch_size, threads=args.threads,
+               val_acc=float(result.final["val_acc"].iloc[0]), train_acc=float(result.final["train_acc"].iloc[0]),
                seconds_per_epoch=float(result.history["seconds"].mean()))
     print(json.dumps(row))
     if args.out:
