@@ -21,11 +21,19 @@ import mnist_course as mc
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "pipeline.py"
 
 
-def load_pipeline():
-    spec = importlib.util.spec_from_file_location("pipeline", SCRIPT)
+def load_benchmark(name: str):
+    "Import benchmarks/<name>.py (its folder on sys.path, as when it runs as a script)."
+    folder = str(SCRIPT.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location(name, SCRIPT.parent / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_pipeline():
+    return load_benchmark("pipeline")
 
 
 def test_same_data_order() -> None:
@@ -72,17 +80,6 @@ def test_smoke_json(raw_dir: Path) -> None:
         assert r["train_images"] == 2_000 and r["epochs"] == 1 and r["threads"] >= 1
     cnn = next(r for r in rows if "cnn" in r["case"])
     assert cnn["params"] < 8_000
-
-
-def load_benchmark(name: str):
-    "Import benchmarks/<name>.py (its folder on sys.path, as when it runs as a script)."
-    folder = str(SCRIPT.parent)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-    spec = importlib.util.spec_from_file_location(name, SCRIPT.parent / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_lesson4_seeds_trains_the_notebooks_model() -> None:
