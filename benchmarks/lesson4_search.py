@@ -26,11 +26,15 @@ from torch import nn
 import mnist_course as mc
 from lesson4_seeds import GlobalAvgPool, conv_bn
 
-# channel plans: an int is a 3x3 convolution (no padding) with BN and ReLU, "P" a 2x2 max-pool
+# channel plans: an int is a 3x3 convolution (no padding) with BN and ReLU, "8p" the same with padding 1
+# (the size is kept: more positions, more multiply-adds, the same parameters), "P" a 2x2 max-pool
 ARCHITECTURES = {
     "late-pool": [8, 8, "P", 16, 16, 24],   # the second edition's first design (7,954 parameters)
     "early-pool": [8, "P", 10, 16, 16, 20],  # the lesson's budget CNN (7,766 parameters)
     "early-pool-wider": [10, "P", 12, 14, 16, 18],
+    "early-pool-wide-last": [8, "P", 8, 12, 16, 28],         # more channels into the read-out
+    "padded-early": ["8p", "P", "10p", 16, 16, 20],          # 28 -> 14 -> 14 -> 12 -> 10 -> 8
+    "padded-middle": [8, "P", "10p", "16p", 16, 20],         # 26 -> 13 -> 13 -> 13 -> 11 -> 9
 }
 
 
@@ -41,7 +45,9 @@ def build(plan: list) -> nn.Sequential:
         if item == "P":
             layers[f"pool{i}"] = nn.MaxPool2d(2)
         else:
-            layers[f"conv{i}"], channels = conv_bn(channels, item), item
+            out = int(str(item).rstrip("p"))
+            layers[f"conv{i}"] = conv_bn(channels, out, padding=int(str(item).endswith("p")))
+            channels = out
     layers["gap"], layers["head"] = GlobalAvgPool(), nn.Linear(channels, 10)
     return nn.Sequential(layers)
 
@@ -56,6 +62,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-cycle-momentum", action="store_true", help="OneCycleLR(cycle_momentum=False)")
     parser.add_argument("--degrees", type=float, default=7.0, help="augmentation: rotation (degrees); 0 with --translate 0: none")
     parser.add_argument("--translate", type=float, default=0.1, help="augmentation: shift (fraction of the image)")
+    parser.add_argument("--scale", type=float, default=0.0, help="augmentation: zoom in [1 - s, 1 + s] (default 0: none)")
+    parser.add_argument("--label-smoothing", type=float, default=0.0, help="fit(label_smoothing=...) (default 0)")
+    parser.add_argument("--train-size", type=int, help="train on the first N training images only (learning curve)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, help="append the result to this JSON-lines file")
@@ -70,19 +79,23 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_num_threads(args.threads)
     data = mc.load_mnist()
+    if args.train_size:
+        data = data.subset(train=args.train_size)
     steps = -(-len(data.y_train) // args.batch_size)
-    augment = mc.RandomAffine(args.degrees, args.translate) if args.degrees or args.translate else None
+    scale = (1 - args.scale, 1 + args.scale) if args.scale else None
+    augment = mc.RandomAffine(args.degrees, args.translate, scale) if args.degrees or args.translate or scale else None
     config = dict(
         optimizer=lambda p: torch.optim.SGD(p, lr=0.03, momentum=0.9, nesterov=True, weight_decay=args.weight_decay),
         scheduler=lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=args.max_lr, epochs=args.epochs,
                                                                 steps_per_epoch=steps,
                                                                 cycle_momentum=not args.no_cycle_momentum),
-        augment=augment)
+        augment=augment, label_smoothing=args.label_smoothing)
     result = mc.compare(lambda: build(ARCHITECTURES[args.architecture]), {"run": config}, [args.seed], data,
                         args.epochs, batch_size=args.batch_size, progress=False)
     row = dict(architecture=args.architecture, seed=args.seed, epochs=args.epochs, max_lr=args.max_lr,
                weight_decay=args.weight_decay, cycle_momentum=not args.no_cycle_momentum, degrees=args.degrees,
-               translate=args.translate, batch_size=args.batch_size, threads=args.threads,
+               translate=args.translate, scale=args.scale, label_smoothing=args.label_smoothing,
+               train_size=len(data.y_train), batch_size=args.batch_size, threads=args.threads,
                val_acc=float(result.final["val_acc"].iloc[0]), train_acc=float(result.final["train_acc"].iloc[0]),
                seconds_per_epoch=float(result.history["seconds"].mean()))
     print(json.dumps(row))

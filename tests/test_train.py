@@ -53,6 +53,19 @@ def test_fit_train_metrics_are_accumulated_during_the_epoch(small: mc.MNISTSplit
     assert history["train_acc"].iloc[0] == pytest.approx(acc)
 
 
+def test_fit_label_smoothing_changes_the_training_loss_only(small: mc.MNISTSplits) -> None:
+    """With lr=0: train_loss is the smoothed cross-entropy of the unchanged model, val_loss the plain one."""
+    mc.set_seed(0)
+    model = linear()
+    history = mc.fit(model, small, torch.optim.SGD(model.parameters(), lr=0.0), epochs=1, label_smoothing=0.2,
+                     progress=False)
+    with torch.no_grad():
+        smoothed = nn.functional.cross_entropy(model(small.x_train), small.y_train, label_smoothing=0.2).item()
+    assert history["train_loss"].iloc[0] == pytest.approx(smoothed, rel=1e-5)
+    assert smoothed != pytest.approx(mc.evaluate(model, small.x_train, small.y_train)[0], rel=1e-3)
+    assert history["val_loss"].iloc[0] == pytest.approx(mc.evaluate(model, small.x_val, small.y_val)[0])
+
+
 def test_fit_with_augmentation_learns(small: mc.MNISTSplits) -> None:
     mc.set_seed(0)
     model = linear()

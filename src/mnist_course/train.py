@@ -112,6 +112,7 @@ def fit(
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     augment: Callable[[Tensor], Tensor] | None = None,
     generator: torch.Generator | None = None,
+    label_smoothing: float = 0.0,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Train `model` on `data.x_train` and return one row of metrics per epoch.
@@ -121,7 +122,9 @@ def fit(
     model trains; validation metrics are measured after the epoch (NaN if there is no
     validation split). `lr` is the rate at the start of the epoch; `seconds` is the epoch's
     training time (the device synchronized before the clock is read). OneCycleLR/CyclicLR step
-    after each batch, other schedulers each epoch.
+    after each batch, other schedulers each epoch. The loss is cross-entropy, with
+    `label_smoothing` in [0, 1) (`F.cross_entropy`'s; Szegedy et al. 2016) applied to the training
+    loss only: train_loss includes it, val_loss never does.
 
     The model and `data` must be on the same device (`model.to(device)`, `data.to(device)`), else
     ValueError: a model left on the CPU would otherwise train there silently. The shuffling order
@@ -141,7 +144,7 @@ def fit(
             if augment is not None:
                 xb = augment(xb)
             logits = model(xb)
-            loss = F.cross_entropy(logits, yb)
+            loss = F.cross_entropy(logits, yb, label_smoothing=label_smoothing)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
