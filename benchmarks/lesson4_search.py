@@ -27,7 +27,9 @@ import mnist_course as mc
 from lesson4_seeds import GlobalAvgPool, conv_bn
 
 # channel plans: an int is a 3x3 convolution (no padding) with BN and ReLU, "8p" the same with padding 1
-# (the size is kept: more positions, more multiply-adds, the same parameters), "P" a 2x2 max-pool
+# (the size is kept: more positions, more multiply-adds, the same parameters), "d32" a depthwise-separable
+# convolution to 32 channels (3x3 per channel, then 1x1 across channels, BN, ReLU; MobileNet's, Howard et al.
+# 2017: more channels for the parameters), "P" a 2x2 max-pool
 ARCHITECTURES = {
     "late-pool": [8, 8, "P", 16, 16, 24],   # the second edition's first design (7,954 parameters)
     "early-pool": [8, "P", 10, 16, 16, 20],  # the lesson's budget CNN (7,766 parameters)
@@ -35,7 +37,14 @@ ARCHITECTURES = {
     "early-pool-wide-last": [8, "P", 8, 12, 16, 28],         # more channels into the read-out
     "padded-early": ["8p", "P", "10p", 16, 16, 20],          # 28 -> 14 -> 14 -> 12 -> 10 -> 8
     "padded-middle": [8, "P", "10p", "16p", 16, 20],         # 26 -> 13 -> 13 -> 13 -> 11 -> 9
+    "separable": [8, "P", "d32", "d40", "d48", "d50"],
 }
+
+
+def separable(c_in: int, c_out: int) -> nn.Sequential:
+    "A depthwise-separable 3x3 convolution (no padding, no bias), batch norm and ReLU."
+    return nn.Sequential(nn.Conv2d(c_in, c_in, 3, groups=c_in, bias=False), nn.Conv2d(c_in, c_out, 1, bias=False),
+                         nn.BatchNorm2d(c_out), nn.ReLU())
 
 
 def build(plan: list) -> nn.Sequential:
@@ -44,6 +53,8 @@ def build(plan: list) -> nn.Sequential:
     for i, item in enumerate(plan):
         if item == "P":
             layers[f"pool{i}"] = nn.MaxPool2d(2)
+        elif str(item).startswith("d"):
+            layers[f"conv{i}"], channels = separable(channels, int(item[1:])), int(item[1:])
         else:
             out = int(str(item).rstrip("p"))
             layers[f"conv{i}"] = conv_bn(channels, out, padding=int(str(item).endswith("p")))

@@ -2,16 +2,16 @@
 
 A lesson ends with its final model saved the way a practitioner would, reloaded into a fresh model,
 and exported to ONNX for the site's draw-a-digit page (ONNX Runtime Web in the browser). The
-sequence, as lessons 1 and 4 run it (`make_budget_cnn` is the lesson's model factory):
+sequence as lesson 4 runs it (`make_budget_cnn` is its model factory; lesson 1 does the same steps by hand):
 
     path = mc.save_model(final_model, mc.models_dir() / "lesson4_cnn.pt")      # the state_dict
     reloaded = mc.load_model(make_budget_cnn, path, mc.model_device(final_model))  # fresh, eval mode
-    _, acc = mc.evaluate(final_model, full.x_test, full.y_test)
-    _, acc_reloaded = mc.evaluate(reloaded, full.x_test, full.y_test)
-    print(f"test accuracy: {acc:.2f}% trained, {acc_reloaded:.2f}% reloaded; equal: {acc == acc_reloaded}")
+    _, acc = mc.evaluate(final_model, data.x_val, data.y_val)   # not the test set: it was read once
+    _, acc_reloaded = mc.evaluate(reloaded, data.x_val, data.y_val)
+    print(f"validation accuracy: {acc:.2f}% trained, {acc_reloaded:.2f}% reloaded; equal: {acc == acc_reloaded}")
     onnx_path = mc.export_onnx(reloaded, mc.models_dir() / "lesson4_cnn.onnx")
-    print(mc.check_onnx(onnx_path, reloaded, full.x_test, full.y_test).to_string())
-    print(mc.describe_file(onnx_path))   # "models/lesson4_cnn.onnx: 34,335 bytes, sha256 ..."
+    print(mc.check_onnx(onnx_path, reloaded, data.x_val, data.y_val).to_string())
+    print(mc.describe_file(onnx_path))   # "models/lesson4_cnn.onnx: 52,512 bytes, sha256 ..."
 
 `mc.models_dir()` is `models/` next to the notebook (the working directory; `/content/models` in
 Colab), so the site serves `notebooks/models/*.onnx`. In quick mode (`MNIST_COURSE_QUICK=1`, the
