@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 import mnist_course as mc
-from lesson4_seeds import GlobalAvgPool, conv_bn
+from lesson4_seeds import GlobalAvgPool, conv_bn, multiply_adds
 
 # channel plans: an int is a 3x3 convolution (no padding) with BN and ReLU, "8p" the same with padding 1
 # (the size is kept: more positions, more multiply-adds, the same parameters), "d32" a depthwise-separable
@@ -83,11 +83,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, help="append the result to this JSON-lines file")
-    parser.add_argument("--list", action="store_true", help="print the architectures and their parameter counts")
+    parser.add_argument("--list", action="store_true", help="print the architectures, their parameters and multiply-adds per image")
     args = parser.parse_args(argv)
     if args.list:
         for name, plan in ARCHITECTURES.items():
-            print(f"{name}: {plan}, {mc.count_parameters(build(plan)):,} parameters")
+            model = build(plan)
+            print(f"{name}: {plan}, {mc.count_parameters(model):,} parameters, "
+                  f"{multiply_adds(model):,} multiply-adds per image")
         return
     if args.architecture is None or args.seed is None:
         parser.error("give an architecture and a seed (or --list)")
