@@ -64,6 +64,14 @@ def test_subset_and_repr(mnist: mc.MNISTSplits) -> None:
     assert "train=50,000" in repr(mnist) and sub.to("cpu").x_val.device.type == "cpu"
 
 
+def test_train_plus_val_is_the_refit_training_set(mnist: mc.MNISTSplits) -> None:
+    full = mnist.train_plus_val()
+    assert (len(full.y_train), len(full.x_train), len(full.y_val), len(full.x_val)) == (60_000, 60_000, 0, 0)
+    assert torch.equal(full.x_train[:50_000], mnist.x_train) and torch.equal(full.y_train[50_000:], mnist.y_val)
+    assert full.x_val.shape[1:] == (1, 28, 28) and torch.equal(full.x_test, mnist.x_test)
+    assert "train=60,000, val=0" in repr(full)
+
+
 def test_normalize_uses_mnist_statistics(mnist: mc.MNISTSplits) -> None:
     z = mc.normalize(mnist.x_train)
     assert abs(z.mean().item()) < 0.01 and abs(z.std().item() - 1) < 0.01

@@ -71,6 +71,17 @@ class MNISTSplits:
         n = {"train": train, "val": val, "test": test}
         return replace(self, **{f.name: getattr(self, f.name)[: n[f.name[2:]]] for f in fields(self)})
 
+    def train_plus_val(self) -> MNISTSplits:
+        """The splits for the final refit: train = train + validation (60,000 images with the default
+        split, validation images after the training ones), an empty validation split, the same test set.
+
+        Use it once a recipe has been chosen on the validation split: the final model then learns from
+        every labelled training image, and the test set is still read once per reported model.
+        `fit` reports NaN validation metrics for these splits (there is nothing left to validate on).
+        """
+        return replace(self, x_train=torch.cat([self.x_train, self.x_val]), y_train=torch.cat([self.y_train, self.y_val]),
+                       x_val=self.x_val[:0], y_val=self.y_val[:0])
+
     def __repr__(self) -> str:
         sizes = ", ".join(f"{s}={len(getattr(self, 'y_' + s)):,}" for s in ("train", "val", "test"))
         return f"MNISTSplits({sizes}, image shape={tuple(self.x_train.shape[1:])})"
