@@ -15,7 +15,7 @@ STAMP      := $(VENV)/.installed-$(shell printf '%s' '$(TORCH_SPEC) $(CONSTRAINT
 # Quarto is looked up when a recipe runs (PATH first, then the venv's quarto-cli).
 FIND_QUARTO = $$(command -v quarto || { test -x $(VENV)/bin/quarto && echo $(VENV)/bin/quarto; })
 
-.PHONY: help setup site test unit nbtest studenttest execute student badges images bench lock quarto-check clean
+.PHONY: help setup site serve test unit nbtest studenttest execute student badges images bench lock quarto-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -34,7 +34,13 @@ site: setup ## set up, then render the website (with solutions) into _site/
 	@$(MAKE) --no-print-directory quarto-check
 	$(PY) tools/site_assets.py
 	QUARTO_PYTHON=$(PY) $(FIND_QUARTO) render --no-execute
-	@echo "Site written to _site/ (open _site/index.html)"
+	@echo "Site written to _site/: run 'make serve' and open the address it prints (opened as a file, the"
+	@echo "draw-a-digit page and the search cannot work: browsers block them on file://)"
+
+PORT ?= 8000
+SITE ?= _site
+serve: ## serve the rendered site on http://127.0.0.1:8000/ (SITE=_site-student, PORT=...)
+	$(or $(wildcard $(PY)),python3) tools/serve.py --dir $(SITE) --port $(PORT)
 
 test: unit nbtest studenttest ## set up, then run the unit tests and the notebook tests
 
@@ -60,7 +66,7 @@ student: setup ## regenerate the student copies in student/notebooks (commit the
 	@q=$(FIND_QUARTO); if [ -n "$$q" ]; then \
 	  QUARTO_PYTHON=$(PY) $$q render _student --profile student --no-execute && \
 	  rm -rf _site-student && mv _student/_site-student _site-student && \
-	  echo "Student site written to _site-student/ (open _site-student/index.html)"; \
+	  echo "Student site written to _site-student/: run 'make serve SITE=_site-student' to look at it"; \
 	else echo "Quarto not found: the student copies are in student/notebooks/ (run 'make site' for how to install Quarto)"; fi
 
 badges: setup ## rewrite every Colab badge, install cell and figure URL from website.repo-url in _quarto.yml

@@ -42,17 +42,21 @@
             (event.clientY - rect.top) * canvas.height / rect.height];
   }
 
-  let last = null;  // the previous point of the stroke being drawn, or null
+  // One stroke at a time, drawn by one pointer: a second finger or a resting palm on a touch screen is
+  // another pointer (its own pointerId, isPrimary false) and is ignored, so it cannot pull the stroke.
+  let last = null;      // the previous point of the stroke being drawn, or null
+  let strokeId = null;  // the pointerId drawing that stroke
   canvas.addEventListener("pointerdown", (event) => {
-    if (event.button !== 0) return;
+    if (event.button !== 0 || !event.isPrimary || strokeId !== null) return;
     event.preventDefault();
     canvas.setPointerCapture(event.pointerId);
+    strokeId = event.pointerId;
     last = canvasPoint(event);
     drawSegment(last, last);
     schedule(event.timeStamp, false);
   });
   canvas.addEventListener("pointermove", (event) => {
-    if (last === null) return;
+    if (last === null || event.pointerId !== strokeId) return;
     event.preventDefault();
     const points = event.getCoalescedEvents ? event.getCoalescedEvents() : [event];
     for (const e of points.length ? points : [event]) {
@@ -63,8 +67,9 @@
     schedule(event.timeStamp, false);
   });
   const endStroke = (event) => {
-    if (last === null) return;
+    if (last === null || event.pointerId !== strokeId) return;
     last = null;
+    strokeId = null;
     schedule(event.timeStamp, true);
   };
   canvas.addEventListener("pointerup", endStroke);
@@ -187,6 +192,11 @@
 
   let sessions = null;
   const ready = (async () => {
+    if (location.protocol === "file:") {  // browsers block the runtime's module import and the models' fetch
+      throw new Error("this page was opened from a file (file://), where the browser blocks the models. " +
+                      "Serve the site instead: run `make serve` in the course folder and open the address it prints " +
+                      "(or run `python -m http.server -d _site` and open http://localhost:8000/demo.html)");
+    }
     if (typeof ort === "undefined") {
       throw new Error("ONNX Runtime Web is missing from this site (demo/ort/): build it with `make site` on a machine with Node.js");
     }

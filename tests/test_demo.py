@@ -8,14 +8,13 @@ module's tests. A screenshot of the page with a drawn digit goes to test-artifac
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,6 +24,9 @@ import pytest
 import mnist_course as mc
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import serve  # noqa: E402  (tools/serve.py: `make serve`)
+
 SITE = ROOT / "_site"
 ARTIFACTS = Path(os.environ.get("MNIST_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -55,18 +57,10 @@ def missing() -> str | None:
 pytestmark = pytest.mark.skipif(missing() is not None, reason=str(missing()))
 
 
-class QuietHandler(SimpleHTTPRequestHandler):
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript",
-                      ".wasm": "application/wasm", ".onnx": "application/octet-stream"}
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
-
-
 @pytest.fixture(scope="module")
 def site_url() -> Iterator[str]:
     """The rendered site, served from 127.0.0.1 on a free port until the module's tests end."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(SITE)))
+    server = serve.make_server(SITE, quiet=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -282,3 +276,53 @@ def test_clear_empties_canvas_and_bars(demo: Page) -> None:
     demo.page.keyboard.press("Escape")
     assert demo.page.evaluate("window.mnistDemo.preprocess()") is None
     assert demo.errors == [] and demo.outside == []
+
+
+def _ink(page: object, x: float, y: float) -> int:
+    """The red value (0 black .. 255 white ink) of the canvas pixel at (x, y), canvas pixels."""
+    return page.evaluate(f"document.getElementById('demo-canvas').getContext('2d')"
+                         f".getImageData({int(x)}, {int(y)}, 1, 1).data[0]")
+
+
+def test_a_second_finger_does_not_pull_the_stroke(browser: object, site_url: str) -> None:
+    """Touch: one finger draws; a second finger (or a palm) lands far away and both move. Only the first
+    finger's stroke is drawn: no ink under the second finger, none on the line between the two."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{site_url}/demo.html")
+        page.wait_for_function("window.mnistDemo !== undefined")
+        page.evaluate("window.mnistDemo.ready")
+        page.locator("#demo-canvas").scroll_into_view_if_needed()
+        box = page.locator("#demo-canvas").bounding_box()
+        scale = box["width"] / 280
+
+        def at(x: float, y: float, ident: int) -> dict:
+            return {"x": box["x"] + x * scale, "y": box["y"] + y * scale, "id": ident}
+
+        cdp = context.new_cdp_session(page)
+        touch = lambda kind, points: cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+        touch("touchStart", [at(60, 60, 0)])
+        touch("touchMove", [at(70, 100, 0)])
+        touch("touchMove", [at(80, 140, 0)])
+        touch("touchStart", [at(80, 140, 0), at(230, 230, 1)])  # the second finger, far from the stroke
+        touch("touchMove", [at(85, 160, 0), at(235, 232, 1)])
+        touch("touchMove", [at(90, 180, 0), at(240, 235, 1)])
+        touch("touchEnd", [])
+        page.wait_for_function("!window.mnistDemo.busy()")
+        assert _ink(page, 70, 100) > 200, "the first finger's stroke was not drawn"
+        assert _ink(page, 232, 231) == 0, "the second finger drew a dot"
+        assert _ink(page, (85 + 232) / 2, (160 + 231) / 2) == 0, "a line was drawn towards the second finger"
+    finally:
+        context.close()
+
+
+def test_opened_from_a_file_it_says_how_to_serve_it(browser: object) -> None:
+    """Browsers block the runtime's module import and the model fetch on file://: the page says so."""
+    page = browser.new_page()
+    try:
+        page.goto((SITE / "demo.html").resolve().as_uri())
+        page.wait_for_function("document.getElementById('demo-status').textContent.includes('make serve')")
+        assert "file://" in page.locator("#demo-status").inner_text()
+    finally:
+        page.close()

@@ -6,8 +6,9 @@ Without Quarto (seconds):
   - the lessons show course figures by their GitHub URL, and the files exist in images/;
   - every code cell's `#|` options are valid YAML (Quarto stops at the first that is not);
   - tools/images.py draws every figure; the workflows pass actionlint and do what the README says.
-With Quarto (about 20 s per edition): both editions are rendered into a temporary folder, exactly as
-`make site` and `make student` do, and their HTML is checked: every lesson page, as many figures as the
+With Quarto and npm (about 60 s): the Pages workflow's own build steps run on a clean copy of the
+repository (as GitHub runs them: npm ci, both editions, the student one under student/), and the HTML
+is checked: every lesson page, as many figures as the
 notebook has image outputs, every internal link, image and anchor resolves, no solution cell or pointer
 to one in the student pages, the Colab badge / "View source" / download links lead to the right
 notebooks, one "Other Formats" link, the navbar marks only the page itself as current, the search index
@@ -26,7 +27,9 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -43,6 +46,7 @@ import badges  # noqa: E402
 import images  # noqa: E402  (tools/images.py)
 import lessons  # noqa: E402
 import lint_workflows  # noqa: E402
+import serve  # noqa: E402  (tools/serve.py)
 import student  # noqa: E402
 
 LESSONS = lessons.lesson_notebooks(ROOT / "notebooks")
@@ -290,9 +294,11 @@ def test_pages_workflow_publishes_both_editions() -> None:
     steps = _steps(wf)
     uses = [step.get("uses", "") for step in steps]
     assert any(u.startswith("quarto-dev/quarto-actions/setup@") for u in uses)
-    renders = [step for step in steps if step.get("uses", "").startswith("quarto-dev/quarto-actions/render@")]
-    assert len(renders) == 2, "one render per edition"
-    assert renders[1].get("with", {}).get("path") == "_student" and renders[1].get("env", {}).get("QUARTO_PROFILE") == "student"
+    assert any(u.startswith("actions/setup-node@") for u in uses), "npm installs ONNX Runtime Web"
+    runs = [script for _, script in pages_build_steps()]
+    assert runs[0] == "python tools/site_assets.py --require", "the demo's runtime first, as in make site"
+    renders = [r for r in runs if r.startswith("quarto render")]
+    assert renders == ["quarto render --no-execute", "quarto render _student --profile student --no-execute"]
     text = json.dumps(wf)
     assert "--execute" not in text and "make execute" not in text, "publishing never re-runs the notebooks"
     assert "tools/student.py --project-only" in text and "_site/student" in text
@@ -322,8 +328,9 @@ def find_quarto() -> tuple[str | None, str]:
 class Site:
     """One rendered edition: its folder, the notebooks its lesson pages come from, parsed pages."""
 
-    def __init__(self, name: str, folder: Path, notebooks: dict[str, Path], seconds: float):
+    def __init__(self, name: str, folder: Path, notebooks: dict[str, Path], seconds: float, exclude: str = ""):
         self.name, self.folder, self.notebooks, self.seconds = name, folder, notebooks, seconds
+        self.exclude = exclude  # a top-level folder that holds another edition (the student one under student/)
         self._pages: dict[Path, BeautifulSoup] = {}
 
     def page(self, rel: str | Path) -> BeautifulSoup:
@@ -333,42 +340,64 @@ class Site:
         return self._pages[path]
 
     def pages(self) -> list[Path]:
-        return sorted(p.relative_to(self.folder) for p in self.folder.rglob("*.html")
-                      if "site_libs" not in p.parts)
+        rels = (p.relative_to(self.folder) for p in self.folder.rglob("*.html"))
+        return sorted(r for r in rels if "site_libs" not in r.parts and not (self.exclude and r.parts[0] == self.exclude))
 
     def lesson_page(self, lesson: str) -> str:
         return f"notebooks/{Path(lesson).stem}.html"
 
 
+def clean_copy(out: Path) -> Path:
+    """The files a fresh clone of this repository would hold (tracked, plus new files git does not
+    ignore: the working tree as it would be committed), copied into `out`; no node_modules/, demo/ort/,
+    _site/ or venv."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    if listed.returncode != 0:
+        pytest.skip(f"not a git checkout, so no clean copy to build: {listed.stderr.strip()}")
+    for rel in filter(None, listed.stdout.split("\0")):
+        source = ROOT / rel
+        if source.is_file():  # a deleted, not yet committed file is still listed
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, out / rel)
+    return out
+
+
+def pages_build_steps() -> list[tuple[str, str]]:
+    """(name, bash script) of each `run` step of the Pages workflow's build job, in order."""
+    job = _workflow("pages.yml")["jobs"]["build"]
+    return [(step.get("name", step["run"]), step["run"]) for step in job["steps"] if "run" in step]
+
+
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Site]:
-    """Both editions rendered from copies of the repository's site (as `make site` and `make student`)."""
+    """Both editions, built by the Pages workflow's own `run` steps on a clean copy of the repository
+    (what GitHub Pages publishes: the instructor edition at the root, the student edition under student/)."""
     if not LESSONS:
         pytest.skip("no lessons in notebooks/ yet")
     quarto, how = find_quarto()
     if quarto is None:
         pytest.skip(how)
+    if shutil.which("npm") is None:
+        pytest.skip("npm not found: the Pages workflow installs ONNX Runtime Web with it (install Node.js)")
     copies = sorted(p for p in student.COPIES.glob("*.ipynb") if lessons.is_lesson(p))
     if [p.name for p in copies] != [p.name for p in LESSONS]:
         pytest.skip("the student copies do not match the lessons (see test_student_copies_are_up_to_date)")
-    base = tmp_path_factory.mktemp("site")
-    student.assemble_site(base / "instructor", LESSONS)
-    student.write_project(base / "student", student.COPIES)
-    env = {**os.environ, "QUARTO_PYTHON": sys.executable}
-    env.pop("QUARTO_PROFILE", None)
-    result = {}
-    for name, folder, args, out, notebooks in [
-        ("instructor", base / "instructor", [], "_site", LESSONS),
-        ("student", base / "student", ["--profile", "student"], "_site-student", copies),
-    ]:
-        start = time.perf_counter()
-        run = subprocess.run([quarto, "render", str(folder), "--no-execute", *args], capture_output=True,
-                             text=True, timeout=600, env=env)
-        seconds = time.perf_counter() - start
-        assert run.returncode == 0, f"quarto render of the {name} edition failed:\n{run.stderr[-4000:]}"
-        print(f"\n{name} edition rendered in {seconds:.1f} s (Quarto {how})")
-        result[name] = Site(name, folder / out, {p.name: p for p in notebooks}, seconds)
-    return result
+    clone = clean_copy(tmp_path_factory.mktemp("clone"))
+    env = {**os.environ, "PATH": f"{Path(quarto).parent}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}"
+                                 f"{os.environ.get('PATH', '')}"}
+    for key in ("QUARTO_PROFILE", "QUARTO_PYTHON"):
+        env.pop(key, None)
+    start = time.perf_counter()
+    for name, script in pages_build_steps():
+        run = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=clone, capture_output=True, text=True,
+                             timeout=600, env=env)
+        assert run.returncode == 0, f"Pages workflow step {name!r} failed:\n{run.stdout[-2000:]}\n{run.stderr[-4000:]}"
+    seconds = time.perf_counter() - start
+    print(f"\nthe Pages workflow's build steps took {seconds:.1f} s (Quarto {how})")
+    return {"instructor": Site("instructor", clone / "_site", {p.name: p for p in LESSONS}, seconds / 2,
+                               exclude="student"),
+            "student": Site("student", clone / "_site" / "student", {p.name: p for p in copies}, seconds / 2)}
 
 
 EDITIONS = ["instructor", "student"]
@@ -412,7 +441,8 @@ def test_internal_links_images_and_anchors_resolve(sites: dict[str, Site], editi
                 if f"raw.githubusercontent.com/{owner}/{name}/" in ref:
                     problems.append(f"{rel}: {ref} should be served from the site's images/ (course.lua)")
                 continue
-            if "/images/" in f"/{parts.path}" and not page.find(src=ref).get("alt", "").strip():
+            if "/images/" in f"/{parts.path}" and (img := page.find("img", src=ref)) is not None \
+                    and not img.get("alt", "").strip():
                 problems.append(f"{rel}: the course figure {ref} has no alt text")
             target = (site.folder / rel).parent / unquote(parts.path) if parts.path else site.folder / rel
             if target.is_dir():
@@ -572,3 +602,79 @@ def test_editions_say_which_they_are(sites: dict[str, Site]) -> None:
     assert "This is the student edition" in sites["student"].page("index.html").get_text()
     assert "This is the student edition" not in sites["instructor"].page("index.html").get_text()
     assert "(student edition)" in sites["student"].page("index.html").title.get_text()
+
+
+# ---------------------------------------------------------------------------------------------------
+# The published site in a browser (needs Chromium and Playwright, like tests/test_demo.py)
+# ---------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def published(sites: dict[str, Site]) -> Iterator[tuple[str, object]]:
+    """(URL, browser): the Pages build of the clean copy served on 127.0.0.1, and headless Chromium."""
+    import test_demo  # the browser settings of the demo tests (Debian's Chromium, its flags)
+
+    if not Path(test_demo.CHROMIUM).is_file():
+        pytest.skip(f"no Chromium at {test_demo.CHROMIUM}: apt-get install -y chromium")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is in the dev extras")
+    server = serve.make_server(sites["instructor"].folder, quiet=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=test_demo.CHROMIUM, args=test_demo.CHROMIUM_FLAGS)
+            yield f"http://127.0.0.1:{server.server_address[1]}", browser
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def _visit(browser: object, url: str) -> dict[str, list[str]]:
+    """Open `url` in a fresh tab; every request that would leave 127.0.0.1 is recorded and refused, as
+    offline. Returns what went wrong: outside requests, failed or 4xx/5xx responses, script errors."""
+    found: dict[str, list[str]] = {"outside": [], "failed": [], "errors": []}
+    page = browser.new_page()
+    page.on("pageerror", lambda e: found["errors"].append(str(e)))
+    page.on("response", lambda r: r.status >= 400 and found["failed"].append(f"{r.status} {r.url}"))
+
+    def route(route: object) -> None:
+        parts = urlsplit(route.request.url)
+        if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname != "127.0.0.1":
+            found["outside"].append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/*", route)
+    page.goto(url, wait_until="load")
+    page.wait_for_timeout(300)  # scripts that start after load (search, the demo's runtime)
+    if url.endswith("demo.html"):
+        page.wait_for_function("document.getElementById('demo-status').textContent !== 'Loading the models…'",
+                               timeout=30_000)
+        found["status"] = [page.locator("#demo-status").inner_text()]
+    page.close()
+    return found
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_published_pages_send_nothing_to_third_parties(sites: dict[str, Site], published: tuple[str, object],
+                                                       edition: str) -> None:
+    """Every page of the Pages build works offline: no request leaves the site (no CDN, web font, badge
+    image or MathJax), none fails (the favicon included), no script error (e.g. `define is not defined`)."""
+    base, browser = published
+    prefix = "" if edition == "instructor" else "student/"
+    problems = []
+    for rel in sites[edition].pages():
+        found = _visit(browser, f"{base}/{prefix}{rel.as_posix()}")
+        problems += [f"{prefix}{rel}: {kind}: {item}" for kind in ("outside", "failed", "errors") for item in found[kind]]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_published_demo_loads_its_runtime_and_models(published: tuple[str, object], edition: str) -> None:
+    """The draw-a-digit page of the Pages build finds ONNX Runtime Web (npm ci in the workflow) and both models."""
+    base, browser = published
+    prefix = "" if edition == "instructor" else "student/"
+    found = _visit(browser, f"{base}/{prefix}demo.html")
+    assert found["status"] == ["Models loaded: draw a digit."], found

@@ -1,6 +1,7 @@
 """The browser runtime of the draw-a-digit page (demo.qmd): ONNX Runtime Web from npm, into demo/ort/.
 
-    python tools/site_assets.py        (`make site` and `make student` run it before rendering)
+    python tools/site_assets.py            (`make site` and `make student` run it before rendering)
+    python tools/site_assets.py --require  (the Pages workflow: no npm is an error, not a warning)
 
 Installs the version pinned in package.json / package-lock.json with `npm ci` when node_modules/ does not
 hold it, then copies the three files the page loads (ort.wasm.min.js, ort-wasm-simd-threaded.mjs and
@@ -33,7 +34,8 @@ def installed_version() -> str | None:
     return json.loads(manifest.read_text())["version"] if manifest.is_file() else None
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    require = "--require" in (sys.argv[1:] if argv is None else argv)
     version = pinned_version()
     if installed_version() != version:
         npm = shutil.which("npm")
@@ -41,7 +43,7 @@ def main() -> int:
             print(f"site_assets: npm not found, so the draw-a-digit page (demo.html) will have no runtime.\n"
                   f"  Install Node.js 18 or newer with npm (https://nodejs.org/, or 'apt-get install nodejs npm'),\n"
                   f"  then run 'make site' again: it installs onnxruntime-web {version} from package-lock.json.")
-            return 0
+            return 1 if require else 0
         print(f"site_assets: npm ci (onnxruntime-web {version}) ...")
         subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ROOT, check=True)
     TARGET.mkdir(parents=True, exist_ok=True)

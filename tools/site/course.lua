@@ -4,7 +4,8 @@ Listed in _quarto.yml under `filters` with `at: pre-ast`, so it runs before Quar
 into figures and folds code. For HTML output it
   1. keeps the Colab badge an inline badge: a paragraph that holds only a linked image of
      colab-badge.svg would become a centred figure with "Open In Colab" as its caption, so the link
-     is wrapped in a span (class `colab-badge`);
+     is wrapped in a span (class `colab-badge`), and its image is the site's own copy,
+     images/colab-badge.svg, so that the page sends no request to a third party;
   2. folds the Colab install cell (a code cell that runs `pip install` under
      `if "google.colab" in sys.modules:`) behind a one-line summary, so that a lesson page starts
      with its text while the notebook keeps the cell first for Colab;
@@ -62,6 +63,9 @@ return {
         return inline.t ~= "Space" and inline.t ~= "SoftBreak"
       end)
       if #content == 1 and is_colab_badge_link(content[1]) then
+        -- The badge image is the site's own copy (images/colab-badge.svg): no request to Google.
+        local offset = quarto.project.offset or "."
+        content[1].content[1].src = offset .. "/images/colab-badge.svg"
         return pandoc.Para({ pandoc.Span({ content[1] }, pandoc.Attr("", { "colab-badge" })) })
       end
       return nil
