@@ -15,7 +15,7 @@ STAMP      := $(VENV)/.installed-$(shell printf '%s' '$(TORCH_SPEC) $(CONSTRAINT
 # Quarto is looked up when a recipe runs (PATH first, then the venv's quarto-cli).
 FIND_QUARTO = $$(command -v quarto || { test -x $(VENV)/bin/quarto && echo $(VENV)/bin/quarto; })
 
-.PHONY: help setup site serve test unit nbtest studenttest execute student badges images bench lock quarto-check clean
+.PHONY: help setup site serve floors test unit nbtest studenttest execute student badges images bench lock quarto-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -78,6 +78,23 @@ images: setup ## redraw the course's figures in images/ (tools/images.py)
 
 bench: setup ## time the course's data pipeline against the original tutorials' (benchmarks/)
 	$(PY) benchmarks/pipeline.py
+
+# The floors: a scratch venv with the lowest versions pyproject.toml allows (tools/floors.py), then the unit
+# tests of the package and lesson 1 in quick mode. TORCH_FLOOR is the torch line to test with: here the
+# one build this machine has; the `floors` job of .github/workflows/test.yml installs torch's own floors.
+TORCH_FLOOR ?= $(TORCH_SPEC)
+FLOORS_VENV ?= .venv-floors
+floors: ## install the lowest allowed versions in .venv-floors; run the package's unit tests and lesson 1 (quick)
+	@test -n "$(PYTHON)" || { echo "No python3 found: install Python 3.10+ (3.11 preferred)"; exit 1; }
+	rm -rf $(FLOORS_VENV) && $(PYTHON) -m venv $(FLOORS_VENV)
+	$(FLOORS_VENV)/bin/python tools/floors.py --skip torch torchvision > $(FLOORS_VENV)/floors.txt
+	$(FLOORS_VENV)/bin/python -m pip install --quiet $(TORCH_FLOOR)
+	$(FLOORS_VENV)/bin/python -m pip install --quiet -c $(FLOORS_VENV)/floors.txt -e '.[dev]'
+	$(FLOORS_VENV)/bin/python -m pip list 2>/dev/null | grep -iE '^(torch|torchvision|numpy|pandas|matplotlib|seaborn|onnx|onnxruntime|onnxscript|scipy) '
+	$(FLOORS_VENV)/bin/python -m pytest -q tests/test_data.py tests/test_train.py tests/test_experiments.py \
+	  tests/test_inspection.py tests/test_export.py tests/test_plots.py tests/test_colab.py
+	MNIST_COURSE_QUICK=1 PYTHONPATH=tests $(FLOORS_VENV)/bin/python -m pytest --nbval-lax notebooks/01_intro.ipynb \
+	  --nbval-current-env -p nbval_history -p no:cacheprovider
 
 lock: ## refresh constraints.txt: install pyproject.toml's newest allowed versions in a temporary venv, pin them
 	@test -n "$(PYTHON)" || { echo "No python3 found: install Python 3.10+ (3.11 preferred)"; exit 1; }

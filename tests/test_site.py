@@ -141,6 +141,18 @@ def _tiny_lesson(text: str = "Homework: try it.") -> nbformat.NotebookNode:
     return nb
 
 
+def test_student_copy_does_not_show_the_instructor_run_time() -> None:
+    """The last cell's run time was measured with the solutions the copy lacks: the copy says so instead."""
+    nb = _tiny_lesson()
+    nb.cells.append(new_code_cell('print(f"Run time of this notebook: {t:.1f} min")\nprint(info)'))
+    nb.cells[-1].outputs = [nbformat.v4.new_output("stream", name="stdout",
+                                                   text="Run time of this notebook: 3.2 min\nMade with: torch\n")]
+    copy = student.student_notebook(nb, "09_x.ipynb", "mnist-course", "mnist-course")
+    text = copy.cells[-1].outputs[0]["text"]
+    assert "3.2 min" not in text and "printed here when you run it" in text and "Made with: torch" in text
+    assert nb.cells[-1].outputs[0]["text"].startswith("Run time of this notebook: 3.2 min")  # the lesson is untouched
+
+
 def test_stale_copies_are_found_and_regenerated(tmp_path: Path) -> None:
     lessons_dir, copies = tmp_path / "lessons", tmp_path / "copies"
     lessons_dir.mkdir()

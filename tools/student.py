@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -82,7 +83,24 @@ def student_notebook(nb, name: str, owner: str, repo: str, branch: str = "main")
 
     student = strip_solutions(nb)
     badges.rewrite(student, name, owner, repo, branch, folder=STUDENT_FOLDER)
+    drop_run_time(student)
     return student
+
+
+RUN_TIME = "Run time of this notebook"  # what the last cell of every lesson prints
+
+
+def drop_run_time(nb) -> None:
+    """Replace the output of the cell that prints the lesson's run time: measured with the solution cells
+    that the student copy lacks, it is not the copy's run time (the copy prints its own when run)."""
+    line = re.compile(re.escape(RUN_TIME) + r":[^\n]*")
+    note = (f"{RUN_TIME}: printed here when you run it (the instructor edition's time includes the worked "
+            "solutions, which this copy leaves out)")
+    for cell in nb.cells:
+        if cell.cell_type == "code" and RUN_TIME in cell.source:
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "stream":
+                    output["text"] = line.sub(note, output["text"])
 
 
 def student_text(path: Path, repo: tuple[str, str, str]) -> str:

@@ -3,6 +3,7 @@
 Notebooks write the teaching code themselves and call this package for the plumbing.
 """
 
+from .colab import restart_needed, warn_if_restart_needed
 from .data import (
     FILES, MNIST_MEAN, MNIST_STD, DataError, MNISTSplits, Normalize, RandomAffine, batches, cache_dir,
     find_mnist, load_mnist, normalize, random_affine, split_indices,
@@ -24,7 +25,7 @@ __all__ = [
     "count_parameters", "default_device", "describe_file", "environment_info", "evaluate", "export_onnx",
     "final_epoch", "find_mnist", "fit", "load_mnist", "load_model", "model_device", "models_dir",
     "most_confident_mistakes", "normalize", "paired_differences", "plot_confusion", "plot_failures",
-    "plot_history", "plot_paired", "predict", "random_affine", "receptive_field_table", "save_model",
-    "set_seed", "show_digits", "split_indices", "summarize", "summary", "synchronize", "time_ms",
+    "plot_history", "plot_paired", "predict", "random_affine", "receptive_field_table", "restart_needed", "save_model",
+    "set_seed", "show_digits", "split_indices", "summarize", "summary", "synchronize", "time_ms", "warn_if_restart_needed",
 ]
 __version__ = "0.1.0"
