@@ -92,10 +92,9 @@ RUN_TIME = "Run time of this notebook"  # what the last cell of every lesson pri
 
 def drop_run_time(nb) -> None:
     """Replace the output of the cell that prints the lesson's run time: measured with the solution cells
-    that the student copy lacks, it is not the copy's run time (the copy prints its own when run)."""
+    that the student copy lacks, it is not the copy's run time, and the note says so without pointing at them (the copy prints its own when run)."""
     line = re.compile(re.escape(RUN_TIME) + r":[^\n]*")
-    note = (f"{RUN_TIME}: printed here when you run it (the instructor edition's time includes the worked "
-            "solutions, which this copy leaves out)")
+    note = f"{RUN_TIME}: printed here when you run this copy (the instructor edition runs more cells)"
     for cell in nb.cells:
         if cell.cell_type == "code" and RUN_TIME in cell.source:
             for output in cell.get("outputs", []):
