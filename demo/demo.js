@@ -74,6 +74,7 @@
   };
   canvas.addEventListener("pointerup", endStroke);
   canvas.addEventListener("pointercancel", endStroke);
+  canvas.addEventListener("lostpointercapture", endStroke);  // so a lost pointerup cannot block the next stroke
 
   function drawSegment([x0, y0], [x1, y1]) {
     ctx.strokeStyle = "#fff";
