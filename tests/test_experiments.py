@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import random
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -150,3 +154,45 @@ def test_compare_final_table_feeds_paired_differences(small: mc.MNISTSplits) -> 
     assert table.loc["0.1", "seed 1"] == pytest.approx(by_seed.loc["0.1", 1] - by_seed.loc["0.01", 1])
     ax = mc.plot_paired(table)
     assert "percentage points" in ax.get_xlabel() and len(ax.collections) >= 2
+
+
+RUNS = '{"seed": 0, "test_acc": 99.48}\n{"seed": 1, "test_acc": 99.47}\n'
+
+
+def test_read_runs_prefers_the_clone_s_benchmarks_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "x_runs.jsonl").write_text(RUNS)
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")   # where a lesson runs
+    runs = mc.read_runs("http://127.0.0.1:9/nowhere/benchmarks/x_runs.jsonl")   # nothing listens on port 9
+    assert runs.to_dict("records") == [{"seed": 0, "test_acc": 99.48}, {"seed": 1, "test_acc": 99.47}]
+
+
+def test_read_runs_downloads_outside_a_clone_and_explains_a_failure(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    served = tmp_path / "site" / "owner" / "repo" / "main" / "benchmarks"
+    served.mkdir(parents=True)
+    (served / "x_runs.jsonl").write_text(RUNS)
+    elsewhere = tmp_path / "colab"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    handler = functools.partial(QuietHandler, directory=str(tmp_path / "site"))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/owner/repo/main/benchmarks"
+        assert mc.read_runs(f"{base}/x_runs.jsonl")["test_acc"].tolist() == [99.48, 99.47]
+        with pytest.raises(mc.DataError, match=r"could not read the recorded runs y_runs\.jsonl .*internet"):
+            mc.read_runs(f"{base}/y_runs.jsonl")   # 404
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    with pytest.raises(ValueError, match="benchmarks/ folder"):
+        mc.read_runs("https://example.org/results.csv")
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:  # keep the test output clean
+        pass

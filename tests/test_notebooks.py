@@ -684,3 +684,21 @@ def test_index_runtime_check() -> None:
     assert index_runtime_problems("no table", "09_x.ipynb", nb)
     nb.cells[-1].outputs = []
     assert index_runtime_problems(row.format("≤ 3 min"), "09_x.ipynb", nb) == []
+
+
+def test_badges_rewrites_benchmark_links_in_markdown_and_code(tmp_path: Path) -> None:
+    """A fork's notebooks read the fork's recorded runs: the benchmark page (markdown) and raw file (code)."""
+    quarto = tmp_path / "_quarto.yml"
+    quarto.write_text("website:\n  repo-url: https://github.com/bob/c\n  repo-branch: dev\n", encoding="utf-8")
+    nb = make_lesson("09_x.ipynb")
+    nb.cells.append(new_markdown_cell(
+        "See [the runs](https://github.com/mnist-course/mnist-course/blob/main/benchmarks/README.md)."))
+    nb.cells.append(new_code_cell(
+        'runs = mc.read_runs("https://raw.githubusercontent.com/mnist-course/mnist-course/main/benchmarks/x.jsonl")'))
+    path = tmp_path / "09_x.ipynb"
+    nbformat.write(nb, path)
+    assert badges.main(["--quarto", str(quarto), str(path)]) == 0
+    cells = nbformat.read(path, as_version=4).cells
+    assert "](https://github.com/bob/c/blob/dev/benchmarks/README.md)" in cells[-2].source
+    assert '"https://raw.githubusercontent.com/bob/c/dev/benchmarks/x.jsonl"' in cells[-1].source
+    assert badges.benchmark_url("bob", "c", "x.jsonl", "dev", raw=True) in cells[-1].source

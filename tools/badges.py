@@ -10,7 +10,10 @@ line and runs `make badges`). In each notebook this rewrites
   - the install cell's requirement `mnist-course @ git+https://github.com/<owner>/<repo>`;
   - every link to a course figure, https://raw.githubusercontent.com/<owner>/<repo>/<branch>/images/<file>
     (the URL works in Colab, which opens a notebook without the repository; the site serves its own
-    copy of images/, see tools/site/course.lua).
+    copy of images/, see tools/site/course.lua);
+  - every link to the recorded benchmarks, in markdown https://github.com/<owner>/<repo>/blob/<branch>/benchmarks/<file>
+    and in code https://raw.githubusercontent.com/<owner>/<repo>/<branch>/benchmarks/<file> (what
+    `mc.read_runs` downloads when the notebook runs outside the repository, e.g. in Colab).
 Outputs and everything else stay as they are, and a notebook already up to date is not written, so
 running it twice changes nothing. `--check` writes nothing and exits 1 if a notebook is out of date.
 
@@ -40,6 +43,9 @@ COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^\s()<>\"
 INSTALL_REQ = re.compile(r"mnist-course\s*@\s*git\+https?://[^\s\"'#@]+")
 # A course figure on GitHub, up to `images/` (any owner, repo and branch).
 IMAGE_URL = re.compile(r"https://raw\.githubusercontent\.com/[^/\s()<>\"']+/[^/\s()<>\"']+/[^/\s()<>\"']+/images/")
+# The recorded benchmarks on GitHub: a page (markdown links) and a raw file (code), up to `benchmarks/`.
+BENCHMARK_PAGE = re.compile(r"https://github\.com/[^/\s()<>\"']+/[^/\s()<>\"']+/blob/[^/\s()<>\"']+/benchmarks/")
+BENCHMARK_RAW = re.compile(r"https://raw\.githubusercontent\.com/[^/\s()<>\"']+/[^/\s()<>\"']+/[^/\s()<>\"']+/benchmarks/")
 
 
 class ConfigError(Exception):
@@ -96,6 +102,13 @@ def image_url(owner: str, repo: str, name: str, branch: str = "main") -> str:
     return f"https://raw.githubusercontent.com/{owner}/{repo}/{branch}/images/{name}"
 
 
+def benchmark_url(owner: str, repo: str, name: str, branch: str = "main", raw: bool = False) -> str:
+    """benchmarks/<name> on GitHub: its page (markdown links), or with `raw` the file itself (code)."""
+    if raw:
+        return f"https://raw.githubusercontent.com/{owner}/{repo}/{branch}/benchmarks/{name}"
+    return f"https://github.com/{owner}/{repo}/blob/{branch}/benchmarks/{name}"
+
+
 def install_requirement(owner: str, repo: str) -> str:
     """What the install cell passes to `%pip install` in Colab."""
     return f"mnist-course @ git+https://github.com/{owner}/{repo}"
@@ -115,11 +128,16 @@ def rewrite(nb: nbformat.NotebookNode, notebook: str, owner: str, repo: str, bra
         if source != first_md.source:
             first_md.source, changed = source, True
     images = image_url(owner, repo, "", branch)
+    pages, raws = benchmark_url(owner, repo, "", branch), benchmark_url(owner, repo, "", branch, raw=True)
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            source = IMAGE_URL.sub(images, cell.source)
-            if source != cell.source:
-                cell.source, changed = source, True
+            source = BENCHMARK_PAGE.sub(pages, IMAGE_URL.sub(images, cell.source))
+        elif cell.cell_type == "code":
+            source = BENCHMARK_RAW.sub(raws, cell.source)
+        else:
+            continue
+        if source != cell.source:
+            cell.source, changed = source, True
     requirement = install_requirement(owner, repo)
     for cell in nb.cells:
         if cell.cell_type == "code":

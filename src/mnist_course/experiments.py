@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -13,7 +14,7 @@ import torch
 from scipy import stats
 from torch import nn
 
-from .data import MNISTSplits
+from .data import DataError, MNISTSplits
 from .train import evaluate, fit
 
 METRICS = ("train_loss", "train_acc", "val_loss", "val_acc")
@@ -166,3 +167,31 @@ def paired_differences(
     table.index.name = "config"
     table.attrs.update(reference=reference, metric=metric, confidence=confidence)
     return table
+
+
+def read_runs(url: str) -> pd.DataFrame:
+    """Recorded runs of the course's benchmarks (a JSON-lines file in `benchmarks/`), one row per line.
+
+    `url` is the file on GitHub, `https://raw.githubusercontent.com/<owner>/<repo>/<branch>/benchmarks/<name>`
+    (`make badges` points it at the course's repository). Inside a clone of the course, that is when
+    `benchmarks/<name>` exists in the working directory or one of its parents (a lesson runs from
+    `notebooks/`), the local file is read instead: the lesson then runs offline and shows the
+    committed numbers. Elsewhere (Colab) the file is downloaded.
+
+    Raises ValueError for a URL that does not name a `benchmarks/*.jsonl` file, and DataError, naming
+    the URL and what to do, when the file can be neither found nor downloaded.
+    """
+    folder, _, name = url.rstrip("/").rpartition("/")
+    if not folder.endswith("/benchmarks") or not name.endswith(".jsonl"):
+        raise ValueError(f"{url!r} is not a JSON-lines file of the course's benchmarks/ folder "
+                         "(https://raw.githubusercontent.com/<owner>/<repo>/<branch>/benchmarks/<name>.jsonl)")
+    for parent in (Path.cwd(), *Path.cwd().parents):
+        local = parent / "benchmarks" / name
+        if local.is_file():
+            return pd.read_json(local, lines=True)
+    try:
+        return pd.read_json(url, lines=True)
+    except (OSError, ValueError) as err:  # urllib's URLError and HTTPError are OSErrors
+        raise DataError(f"could not read the recorded runs {name} from {url} ({err}): check the internet "
+                        "connection, or run the lesson inside a clone of the course, whose benchmarks/ "
+                        "folder has the file") from err
