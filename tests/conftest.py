@@ -35,3 +35,24 @@ def empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("MNIST_DATA_DIR", raising=False)
     monkeypatch.setattr(mc.data, "cache_dir", lambda: tmp_path / "cache" / "mnist-course")
     return tmp_path / "cache" / "mnist-course"
+
+
+@pytest.fixture(scope="session")
+def published_build(tmp_path_factory: pytest.TempPathFactory):
+    """The site as GitHub Pages publishes it (tests/site_build.py), built once per test session; skips
+    without Quarto or npm, which the build needs."""
+    import shutil
+
+    import site_build
+
+    quarto, how = site_build.find_quarto()
+    if quarto is None:
+        pytest.skip(how)
+    if shutil.which("npm") is None:
+        pytest.skip("npm not found: the Pages workflow installs ONNX Runtime Web with it (install Node.js)")
+    try:
+        result = site_build.build(tmp_path_factory.mktemp("clone"), quarto, how)
+    except LookupError as err:
+        pytest.skip(str(err))
+    print(f"\nthe Pages workflow's build steps took {result.seconds:.1f} s (Quarto {how})")
+    return result

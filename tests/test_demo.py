@@ -1,8 +1,10 @@
 """The draw-a-digit page (demo.qmd) in a real browser: Debian's Chromium driven by Playwright.
 
-Needs the rendered site (`make site`: _site/demo.html with ONNX Runtime Web in _site/demo/ort/ and the
-lessons' models in _site/notebooks/models/) and /usr/bin/chromium (`apt-get install chromium`); skips
-with the reason otherwise. The site is served from 127.0.0.1 by a server that lives as long as this
+Tests the site as GitHub Pages publishes it: the Pages workflow's build steps on a clean copy of the
+repository (`published_build` in conftest.py, built once per session and shared with test_site.py),
+which must hold demo.html, ONNX Runtime Web in demo/ort/ and the lessons' models in notebooks/models/.
+Needs Quarto and npm for that build and /usr/bin/chromium (`apt-get install chromium`); skips with
+the reason otherwise. The site is served from 127.0.0.1 by a server that lives as long as this
 module's tests. A screenshot of the page with a drawn digit goes to test-artifacts/demo.png.
 """
 
@@ -10,7 +12,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import sys
 import threading
 import time
@@ -27,7 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import serve  # noqa: E402  (tools/serve.py: `make serve`)
 
-SITE = ROOT / "_site"
 ARTIFACTS = Path(os.environ.get("MNIST_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -37,14 +37,7 @@ RUNTIME = ["ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threa
 
 
 def missing() -> str | None:
-    """Why the browser test cannot run here, or None."""
-    if not (SITE / "demo.html").is_file():
-        return "the site is not rendered (_site/demo.html missing): run `make site` first"
-    if not all((SITE / "demo" / "ort" / name).is_file() for name in RUNTIME):
-        return "ONNX Runtime Web is not in _site/demo/ort/ (npm was missing when the site was built): install Node.js, then `make site`"
-    if not all((SITE / "notebooks" / "models" / name).is_file() for name in MODELS.values()):
-        return ("the lessons' models are not in _site/notebooks/models/ (lessons 1 and 4 export them to "
-                "notebooks/models/, then `make site`)")
+    """Why the browser tests cannot run here, or None."""
     if not Path(CHROMIUM).is_file():
         return f"no Chromium at {CHROMIUM}: apt-get install -y chromium"
     try:
@@ -58,9 +51,22 @@ pytestmark = pytest.mark.skipif(missing() is not None, reason=str(missing()))
 
 
 @pytest.fixture(scope="module")
-def site_url() -> Iterator[str]:
-    """The rendered site, served from 127.0.0.1 on a free port until the module's tests end."""
-    server = serve.make_server(SITE, quiet=True)
+def site(published_build: object) -> Path:
+    """The published site's folder, with the page, its runtime and the models it loads."""
+    folder = published_build.site
+    assert (folder / "demo.html").is_file(), "the Pages build has no demo.html"
+    for name in RUNTIME:
+        assert (folder / "demo" / "ort" / name).is_file(), f"the Pages build has no demo/ort/{name} (ONNX Runtime Web)"
+    for name in MODELS.values():
+        assert (folder / "notebooks" / "models" / name).is_file(), \
+            f"the Pages build has no notebooks/models/{name} (lessons 1 and 4 export it; commit it)"
+    return folder
+
+
+@pytest.fixture(scope="module")
+def site_url(site: Path) -> Iterator[str]:
+    """The published site, served from 127.0.0.1 on a free port until the module's tests end."""
+    server = serve.make_server(site, quiet=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -161,14 +167,14 @@ def test_page_loads_offline_without_errors(demo: Page, site_url: str) -> None:
     assert all(urlsplit(u).hostname == "127.0.0.1" for u in demo.requests if u.startswith("http"))
 
 
-def test_models_and_runtime_stay_under_25_mb() -> None:
-    files = [SITE / "demo" / "ort" / n for n in RUNTIME] + [SITE / "notebooks" / "models" / n for n in MODELS.values()]
+def test_models_and_runtime_stay_under_25_mb(site: Path) -> None:
+    files = [site / "demo" / "ort" / n for n in RUNTIME] + [site / "notebooks" / "models" / n for n in MODELS.values()]
     total = sum(f.stat().st_size for f in files)
     print(f"\nmodels + runtime: {total:,} bytes")
     assert total < 25e6
 
 
-def test_predict_matches_onnx_runtime_on_test_images(demo: Page) -> None:
+def test_predict_matches_onnx_runtime_on_test_images(demo: Page, site: Path) -> None:
     """window.mnistDemo.predict on 200 test images gives ONNX Runtime's (= PyTorch's, see check_onnx) classes."""
     import onnxruntime as ort
 
@@ -186,7 +192,7 @@ def test_predict_matches_onnx_runtime_on_test_images(demo: Page) -> None:
     seconds = time.perf_counter() - start
     print(f"\nbrowser: 200 images through both models in {seconds:.2f} s")
     for key, name in MODELS.items():
-        session = ort.InferenceSession(str(SITE / "notebooks" / "models" / name), providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(site / "notebooks" / "models" / name), providers=["CPUExecutionProvider"])
         logits = session.run(["logits"], {"pixels": x.numpy()})[0]
         expected = np.exp(logits - logits.max(1, keepdims=True))
         expected /= expected.sum(1, keepdims=True)
@@ -317,11 +323,11 @@ def test_a_second_finger_does_not_pull_the_stroke(browser: object, site_url: str
         context.close()
 
 
-def test_opened_from_a_file_it_says_how_to_serve_it(browser: object) -> None:
+def test_opened_from_a_file_it_says_how_to_serve_it(browser: object, site: Path) -> None:
     """Browsers block the runtime's module import and the model fetch on file://: the page says so."""
     page = browser.new_page()
     try:
-        page.goto((SITE / "demo.html").resolve().as_uri())
+        page.goto((site / "demo.html").resolve().as_uri())
         page.wait_for_function("document.getElementById('demo-status').textContent.includes('make serve')")
         assert "file://" in page.locator("#demo-status").inner_text()
     finally:

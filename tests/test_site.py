@@ -22,13 +22,10 @@ skipped with the reason.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -48,11 +45,13 @@ import lessons  # noqa: E402
 import lint_workflows  # noqa: E402
 import serve  # noqa: E402  (tools/serve.py)
 import student  # noqa: E402
+import site_build  # noqa: E402  (tests/site_build.py: the Pages build, shared with test_demo)
+from site_build import pages_build_steps  # noqa: E402
+from site_build import workflow as _workflow  # noqa: E402
 
 LESSONS = lessons.lesson_notebooks(ROOT / "notebooks")
 LESSON_PARAMS = [pytest.param(p, id=p.name) for p in LESSONS] or [
     pytest.param(None, id="none", marks=pytest.mark.skip(reason="no lessons in notebooks/ yet"))]
-QUARTO_INSTALLER = ROOT.parent / "shared" / "quarto" / "install.sh"
 RENDER_BUDGET_S = 180  # both editions; a normal render takes about 20 s each on 2 cores
 
 # Text that points a student at the worked solutions, which the student edition removes.
@@ -266,14 +265,6 @@ def test_receptive_fields_follow_the_lesson_formulas() -> None:
 # The GitHub workflows (no Quarto needed)
 # ---------------------------------------------------------------------------------------------------
 
-def _workflow(name: str) -> dict:
-    path = ROOT / ".github" / "workflows" / name
-    assert path.is_file(), f".github/workflows/{name} is missing"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads the key `on` as True
-    return data
-
-
 def _steps(workflow: dict) -> list[dict]:
     return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
 
@@ -323,21 +314,6 @@ def test_pages_workflow_publishes_both_editions() -> None:
 # Rendering both editions (needs Quarto)
 # ---------------------------------------------------------------------------------------------------
 
-def find_quarto() -> tuple[str | None, str]:
-    """(path of quarto, how it was found) or (None, why not)."""
-    found = shutil.which("quarto")
-    if found:
-        return found, "on PATH"
-    if QUARTO_INSTALLER.is_file():
-        result = subprocess.run(["bash", str(QUARTO_INSTALLER)], capture_output=True, text=True, timeout=600)
-        lines = result.stdout.strip().splitlines()
-        if result.returncode == 0 and lines and Path(lines[-1]).is_file():
-            return lines[-1], f"installed by {QUARTO_INSTALLER}"
-        return None, f"{QUARTO_INSTALLER} failed: {result.stderr.strip()[-500:]}"
-    return None, ("Quarto not found: install Quarto 1.7 or newer (https://quarto.org/docs/get-started/) "
-                  "and put `quarto` on PATH to run the render tests")
-
-
 class Site:
     """One rendered edition: its folder, the notebooks its lesson pages come from, parsed pages."""
 
@@ -360,57 +336,19 @@ class Site:
         return f"notebooks/{Path(lesson).stem}.html"
 
 
-def clean_copy(out: Path) -> Path:
-    """The files a fresh clone of this repository would hold (tracked, plus new files git does not
-    ignore: the working tree as it would be committed), copied into `out`; no node_modules/, demo/ort/,
-    _site/ or venv."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
-    if listed.returncode != 0:
-        pytest.skip(f"not a git checkout, so no clean copy to build: {listed.stderr.strip()}")
-    for rel in filter(None, listed.stdout.split("\0")):
-        source = ROOT / rel
-        if source.is_file():  # a deleted, not yet committed file is still listed
-            (out / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, out / rel)
-    return out
-
-
-def pages_build_steps() -> list[tuple[str, str]]:
-    """(name, bash script) of each `run` step of the Pages workflow's build job, in order."""
-    job = _workflow("pages.yml")["jobs"]["build"]
-    return [(step.get("name", step["run"]), step["run"]) for step in job["steps"] if "run" in step]
-
-
 @pytest.fixture(scope="module")
-def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Site]:
+def sites(published_build: site_build.Build) -> dict[str, Site]:
     """Both editions, built by the Pages workflow's own `run` steps on a clean copy of the repository
     (what GitHub Pages publishes: the instructor edition at the root, the student edition under student/)."""
     if not LESSONS:
         pytest.skip("no lessons in notebooks/ yet")
-    quarto, how = find_quarto()
-    if quarto is None:
-        pytest.skip(how)
-    if shutil.which("npm") is None:
-        pytest.skip("npm not found: the Pages workflow installs ONNX Runtime Web with it (install Node.js)")
     copies = sorted(p for p in student.COPIES.glob("*.ipynb") if lessons.is_lesson(p))
     if [p.name for p in copies] != [p.name for p in LESSONS]:
         pytest.skip("the student copies do not match the lessons (see test_student_copies_are_up_to_date)")
-    clone = clean_copy(tmp_path_factory.mktemp("clone"))
-    env = {**os.environ, "PATH": f"{Path(quarto).parent}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}"
-                                 f"{os.environ.get('PATH', '')}"}
-    for key in ("QUARTO_PROFILE", "QUARTO_PYTHON"):
-        env.pop(key, None)
-    start = time.perf_counter()
-    for name, script in pages_build_steps():
-        run = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=clone, capture_output=True, text=True,
-                             timeout=600, env=env)
-        assert run.returncode == 0, f"Pages workflow step {name!r} failed:\n{run.stdout[-2000:]}\n{run.stderr[-4000:]}"
-    seconds = time.perf_counter() - start
-    print(f"\nthe Pages workflow's build steps took {seconds:.1f} s (Quarto {how})")
-    return {"instructor": Site("instructor", clone / "_site", {p.name: p for p in LESSONS}, seconds / 2,
+    seconds = published_build.seconds
+    return {"instructor": Site("instructor", published_build.site, {p.name: p for p in LESSONS}, seconds / 2,
                                exclude="student"),
-            "student": Site("student", clone / "_site" / "student", {p.name: p for p in copies}, seconds / 2)}
+            "student": Site("student", published_build.site / "student", {p.name: p for p in copies}, seconds / 2)}
 
 
 EDITIONS = ["instructor", "student"]
