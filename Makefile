@@ -15,11 +15,11 @@ STAMP      := $(VENV)/.installed-$(shell printf '%s' '$(TORCH_SPEC) $(CONSTRAINT
 # Quarto is looked up when a recipe runs (PATH first, then the venv's quarto-cli).
 FIND_QUARTO = $$(command -v quarto || { test -x $(VENV)/bin/quarto && echo $(VENV)/bin/quarto; })
 
-.PHONY: help setup site serve floors test unit nbtest studenttest execute student badges images bench lock quarto-check clean
+.PHONY: help setup site serve floors test unit nbtest studenttest execute verdicts student badges images bench lock quarto-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
-	@echo "  variables: TORCH_SPEC='$(TORCH_SPEC)'  CONSTRAINTS=$(CONSTRAINTS)  PYTHON=$(PYTHON)  NB=notebooks/<one>.ipynb"
+	@echo "  variables: TORCH_SPEC='$(TORCH_SPEC)'  CONSTRAINTS=$(CONSTRAINTS)  PYTHON=$(PYTHON)  NB=notebooks/<one>.ipynb  THREADS=$(THREADS)"
 
 setup: $(STAMP) ## create .venv with torch, the package (editable, dev extras) and Jupyter
 
@@ -59,6 +59,12 @@ studenttest: setup ## the committed student copies (student/notebooks) run top t
 
 execute: setup ## re-run the notebooks (or NB=notebooks/x.ipynb) on a fresh kernel, outputs in place
 	$(PY) tools/execute.py $(NB)
+
+# A copy of each lesson runs in _verdicts/ (its parent, the repository, holds benchmarks/); the notebooks
+# are only read. Flips are reported, not failures: paste the Markdown it prints into benchmarks/README.md.
+THREADS    ?= 1
+verdicts: setup ## re-run the lessons (or NB=...) at THREADS=1 and compare every verdict and chosen setting with the committed run
+	$(PY) tools/verdicts.py --threads $(THREADS) $(NB)
 
 student: setup ## regenerate the student copies in student/notebooks (commit them), render them to _site-student/
 	$(PY) tools/site_assets.py
