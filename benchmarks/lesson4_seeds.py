@@ -13,7 +13,7 @@ no choice of the lesson may be made from them. To show how much "the best epoch 
 epoch (`test_acc_by_epoch`, in eval mode: it does not change the training); the reported number is
 always the last epoch's.
 
-    python benchmarks/lesson4_seeds.py                       # seeds 0..9 in one process (about 10 x 60 s)
+    python benchmarks/lesson4_seeds.py                       # seeds 0..9 in one process (about 10 x 2 min)
     python benchmarks/lesson4_seeds.py --seeds 3 4 --out runs.jsonl   # some seeds, appended as JSON lines
     python benchmarks/lesson4_seeds.py --report runs.jsonl   # the table of a finished set of runs
     python benchmarks/lesson4_seeds.py --report runs.jsonl --write-readme   # ... into benchmarks/README.md
