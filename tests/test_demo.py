@@ -332,3 +332,24 @@ def test_opened_from_a_file_it_says_how_to_serve_it(browser: object, site: Path)
         assert "file://" in page.locator("#demo-status").inner_text()
     finally:
         page.close()
+
+
+def test_on_a_phone_both_answers_stay_in_view_while_drawing(browser: object, site_url: str) -> None:
+    """390 x 844: with the drawing area scrolled to the top of the screen (under the navbar), both
+    models' bars and the status line are on screen too, so that a finger drawing sees the answers."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{site_url}/demo.html")
+        page.wait_for_function("window.mnistDemo !== undefined")
+        page.evaluate("window.scrollTo(0, document.getElementById('demo-canvas').getBoundingClientRect().top"
+                      " + window.scrollY - 70)")
+        page.wait_for_timeout(300)
+        boxes = page.evaluate("""['demo-canvas', 'demo-bars-cnn', 'demo-bars-mlp', 'demo-status'].map(id => {
+            const r = document.getElementById(id).getBoundingClientRect();
+            return [id, r.top, r.bottom, r.left, r.right]; })""")
+        off = [b for b in boxes if b[1] < 0 or b[2] > 844 or b[3] < 0 or b[4] > 390]
+        assert off == [], f"not on screen while drawing: {off}"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()

@@ -12,7 +12,11 @@ is checked: every lesson page, as many figures as the
 notebook has image outputs, every internal link, image and anchor resolves, no solution cell or pointer
 to one in the student pages, the Colab badge / "View source" / download links lead to the right
 notebooks, one "Other Formats" link, the navbar marks only the page itself as current, the search index
-lists every lesson.
+lists every lesson, figures open in a lightbox, the download is the committed notebook, "Report an
+issue" names the page, the student index leads to student/notebooks/.
+In Chromium: every page of both editions works offline; at 1280 x 900 and at 390 x 844 (a phone, touch)
+every page is opened once, its width checked (no sideways scroll on the phone) and axe-core run on it
+(no critical or serious violation).
 
 Quarto is taken from PATH; otherwise, when ../shared/quarto/install.sh exists (this project's machines
 and CI), that script installs Quarto 1.7.34 into the user's cache. Without either, the render tests are
@@ -629,3 +633,120 @@ def test_published_demo_loads_its_runtime_and_models(published: tuple[str, objec
     prefix = "" if edition == "instructor" else "student/"
     found = _visit(browser, f"{base}/{prefix}demo.html")
     assert found["status"] == ["Models loaded: draw a digit."], found
+
+
+# ---------------------------------------------------------------------------------------------------
+# Phones and accessibility (issue 31): HTML checks, then every page in Chromium with axe-core
+# ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_figures_open_full_size(sites: dict[str, Site], edition: str) -> None:
+    """Every figure of a lesson opens full size on a tap (lightbox: true in _quarto.yml)."""
+    site = sites[edition]
+    problems = []
+    for lesson in site.notebooks:
+        rel = site.lesson_page(lesson)
+        for img in site.page(rel).select("main div.cell-output-display img"):
+            link = img.find_parent("a")
+            if link is None or "lightbox" not in link.get("class", []):
+                problems.append(f"{rel}: {img.get('src')} does not open in the lightbox")
+    assert problems == []
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_download_is_the_committed_notebook(sites: dict[str, Site], edition: str) -> None:
+    """"Download this notebook" gives the committed notebook (the lesson, or its student copy), not
+    Quarto's NN_name.out.ipynb rewrite, and the same link shows under the title for a phone."""
+    site = sites[edition]
+    committed = ROOT / ("notebooks" if edition == "instructor" else student.STUDENT_FOLDER)
+    for lesson in site.notebooks:
+        rel = site.lesson_page(lesson)
+        page = site.page(rel)
+        hrefs = [a["href"] for a in page.select(".quarto-alternate-formats a, .lesson-links a[download]")]
+        assert hrefs == [lesson, lesson], f"{rel}: download links {hrefs}"
+        served = (site.folder / rel).parent / lesson
+        assert served.read_bytes() == (committed / lesson).read_bytes(), f"{rel}: {lesson} is not the committed one"
+        assert not served.with_suffix(".out.ipynb").exists()
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_report_an_issue_names_the_page(sites: dict[str, Site], edition: str) -> None:
+    site = sites[edition]
+    prefix = "" if edition == "instructor" else "student/"
+    for lesson in site.notebooks:
+        rel = site.lesson_page(lesson)
+        links = [a["href"] for a in site.page(rel).select("a[href*='/issues/new']")]
+        assert links, f"{rel}: no 'Report an issue' link"
+        for href in links:
+            query = dict(part.split("=", 1) for part in urlsplit(href).query.split("&"))
+            assert "title" in query and unquote(query.get("body", "")).startswith(f"Page: {prefix}{rel}"), href
+
+
+def test_student_index_leads_to_the_student_copies(sites: dict[str, Site]) -> None:
+    """The student index says to open student/notebooks/ and shows no instructor run times."""
+    text = {e: " ".join(sites[e].page("index.html").select_one("main").get_text(" ").split()) for e in EDITIONS}
+    assert "jupyter lab student/notebooks/" in text["student"]
+    assert not re.search(r"jupyter lab notebooks/", text["student"])
+    assert "jupyter lab notebooks/" in text["instructor"]
+    assert "CPU run time" in text["instructor"] and "CPU run time" not in text["student"]
+    assert not re.search(r"\d+(?:\.\d+)? min\b", text["student"]), "the student index shows run times"
+
+
+SIZES = {"desktop": {"viewport": {"width": 1280, "height": 900}},
+         "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}}
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations.map(v => ({id: v.id, impact: v.impact,
+    nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}));
+}"""
+
+
+@pytest.fixture(scope="module")
+def audit(sites: dict[str, Site], published: tuple[str, object], published_build: site_build.Build):
+    """audit(edition, size) -> {page: {"width": scrollWidth, "violations": axe-core's}}: every page of
+    the edition opened once at that size, axe-core (npm, node_modules/axe-core) run on it."""
+    axe = next((p for p in (published_build.clone / "node_modules" / "axe-core" / "axe.min.js",
+                            ROOT / "node_modules" / "axe-core" / "axe.min.js") if p.is_file()), None)
+    if axe is None:
+        pytest.skip("axe-core is not installed (npm ci installs it from package-lock.json)")
+    base, browser = published
+    done: dict[tuple[str, str], dict] = {}
+
+    def run(edition: str, size: str) -> dict:
+        if (edition, size) not in done:
+            prefix = "" if edition == "instructor" else "student/"
+            context = browser.new_context(**SIZES[size])
+            results = {}
+            try:
+                for rel in sites[edition].pages():
+                    page = context.new_page()
+                    page.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())
+                    page.goto(f"{base}/{prefix}{rel.as_posix()}", wait_until="load")
+                    page.wait_for_timeout(200)  # the search box and the page's own script
+                    width = page.evaluate("document.documentElement.scrollWidth")
+                    page.add_script_tag(path=str(axe))
+                    results[f"{prefix}{rel.as_posix()}"] = {"width": width, "violations": page.evaluate(AXE_RUN)}
+                    page.close()
+            finally:
+                context.close()
+            done[(edition, size)] = results
+        return done[(edition, size)]
+
+    return run
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_every_page_fits_a_phone(audit, edition: str) -> None:
+    """At 390 x 844 no page scrolls sideways: wide tables, code and formulas scroll in their own box."""
+    width = SIZES["phone"]["viewport"]["width"]
+    wide = [f"{rel}: {r['width']} px wide" for rel, r in audit(edition, "phone").items() if r["width"] > width]
+    assert wide == [], f"pages wider than a {width} px phone:\n" + "\n".join(wide)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_no_serious_accessibility_violations(audit, edition: str, size: str) -> None:
+    """axe-core finds no critical or serious violation on any page, at desktop and phone sizes."""
+    found = [f"{rel}: {v['impact']} {v['id']} at {v['nodes']}" for rel, r in audit(edition, size).items()
+             for v in r["violations"] if v["impact"] in ("critical", "serious")]
+    assert found == [], "\n".join(found)

@@ -14,7 +14,10 @@ into figures and folds code. For HTML output it
      use, so that they show in Colab too) becomes the relative path <offset>/images/<file> when
      images/<file> exists in the project, so that the page does not depend on GitHub and the render
      test can check that the file is there; the markdown's alt text, which Quarto shows as the
-     caption, is kept as the image's alt text (`fig-alt`).
+     caption, is kept as the image's alt text (`fig-alt`);
+  4. in the student edition (profile `student`), drops the "CPU run time" column of a table (the
+     index's lessons table): those times were measured with the solution cells, which the student
+     copies leave out; each copy prints its own run time when it is run.
 Other formats (the downloadable .ipynb) are left alone.
 ]]
 
@@ -53,8 +56,47 @@ local function local_image(src)
   return offset .. "/" .. rel
 end
 
+local RUN_TIME_HEADER = "CPU run time"
+
+local function is_student()
+  local profiles = quarto.project.profile or quarto.project.profiles or {}
+  for _, name in ipairs(profiles) do
+    if name == "student" then
+      return true
+    end
+  end
+  return false
+end
+
+local function drop_column(rows, index)
+  for _, row in ipairs(rows) do
+    row.cells:remove(index)
+  end
+end
+
 return {
   {
+    Table = function(tbl)
+      if not is_html() or not is_student() or #tbl.head.rows == 0 then
+        return nil
+      end
+      local index = nil
+      for i, cell in ipairs(tbl.head.rows[1].cells) do
+        if pandoc.utils.stringify(cell.contents) == RUN_TIME_HEADER then
+          index = i
+        end
+      end
+      if index == nil then
+        return nil
+      end
+      tbl.colspecs:remove(index)
+      drop_column(tbl.head.rows, index)
+      for _, body in ipairs(tbl.bodies) do
+        drop_column(body.body, index)
+      end
+      return tbl
+    end,
+
     Para = function(para)
       if not is_html() then
         return nil

@@ -1,10 +1,24 @@
-"""Quarto post-render step (project.post-render in _quarto.yml): keep every page free of CDN scripts.
+"""Quarto post-render step (project.post-render in _quarto.yml): fixes of the rendered pages.
+
+1. Keep every page free of CDN scripts.
 
 Quarto adds require.js and jQuery from cdnjs.cloudflare.com, and a `define('jquery', ...)` shim, to every
 page rendered from a notebook with an HTML output, in case the output is a JavaScript widget. The course's
 HTML outputs are pandas tables, which need no script, and offline those tags make each lesson page throw
 `ReferenceError: define is not defined`. This removes the three tags from the rendered pages (Quarto
 runs it with $QUARTO_PROJECT_OUTPUT_DIR set; `python tools/site/post_render.py DIR` does it by hand).
+
+2. DataFrame tables: pandas writes the index column's header as an empty `<th>`, which names nothing
+(axe-core: empty-table-header); an empty header cell becomes an empty `<td>`.
+
+3. The lesson's download is the committed notebook itself: Quarto's "Download this notebook" link
+serves its own rewrite, NN_name.out.ipynb; the link is pointed at NN_name.ipynb, a copy of the
+project's notebook (the lesson, or in the student project the student copy), and the .out.ipynb is
+removed. The same link, and "Report an issue", are repeated under the lesson's title for screens too
+narrow for the right margin that holds Quarto's (a phone).
+
+4. "Report an issue" opens GitHub's new-issue form pre-filled with the page (title and body; the page's
+script tools/site/course.html replaces the path with the full address when it runs).
 
 Standard library only: the Pages workflow runs it without the course's virtual environment.
 """
@@ -13,8 +27,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
+from html import escape, unescape
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 # The exact tags Quarto 1.7 writes (quarto-cli: includesForJupyterWidgetDependencies).
 CDN_TAGS = re.compile(
@@ -28,19 +45,77 @@ def strip_cdn_scripts(html: str) -> str:
     return CDN_TAGS.sub("", html)
 
 
+EMPTY_HEADER = re.compile(r"<th((?:\s[^>]*)?)>\s*</th>")
+DOWNLOAD = re.compile(r'href="([^"/]+)\.out\.ipynb" download="[^"]*"')
+ISSUE = re.compile(r'href="(https://github\.com/[^/"]+/[^/"]+/issues/new)"')
+TITLE = re.compile(r"<title>(.*?)</title>", re.S)
+TITLE_BLOCK_END = re.compile(r'(<header id="title-block-header"[^>]*>.*?</header>)', re.S)
+
+
+def empty_headers_to_cells(html: str) -> str:
+    """Empty `<th>` cells (a DataFrame's index header) as empty `<td>` cells."""
+    return EMPTY_HEADER.sub(r"<td\1></td>", html)
+
+
+def issue_url(base: str, page: str, title: str) -> str:
+    query = urlencode({"title": f"Page: {title}", "body": f"Page: {page}\n\nWhat is wrong or unclear:\n"},
+                      quote_via=quote)
+    return f"{base}?{query}"
+
+
+def fix_page(html: str, page: str) -> tuple[str, list[str]]:
+    """`html` (the page at site path `page`) with fixes 1-4; also the notebooks its download link names."""
+    html = empty_headers_to_cells(strip_cdn_scripts(html))
+    found = TITLE.search(html)
+    title = unescape(found.group(1)).strip() if found else page
+    notebooks = DOWNLOAD.findall(html)
+    html = DOWNLOAD.sub(lambda m: f'href="{m.group(1)}.ipynb" download="{m.group(1)}.ipynb"', html)
+    issue = None
+
+    def prefill(m: re.Match) -> str:
+        nonlocal issue
+        issue = escape(issue_url(m.group(1), page, title))
+        return f'href="{issue}"'
+
+    html = ISSUE.sub(prefill, html)
+    if notebooks and 'class="lesson-links"' not in html:
+        name = notebooks[0]
+        links = (f'<div class="lesson-links"><a href="{name}.ipynb" download="{name}.ipynb">'
+                 f'<i class="bi bi-download" aria-hidden="true"></i> Download this notebook (.ipynb)</a>')
+        if issue:
+            links += f'<a href="{issue}"><i class="bi bi-bug" aria-hidden="true"></i> Report an issue</a>'
+        links += "</div>"
+        html = TITLE_BLOCK_END.sub(lambda m: m.group(1) + links, html, count=1)
+    return html, notebooks
+
+
 def main(argv: list[str]) -> int:
     out = Path(argv[1] if len(argv) > 1 else os.environ.get("QUARTO_PROJECT_OUTPUT_DIR", "_site"))
     if not out.is_dir():
         print(f"post_render: no rendered site at {out}", file=sys.stderr)
         return 1
-    changed = 0
+    project = Path(os.environ.get("QUARTO_PROJECT_DIR") or (out.parent if out.name.startswith("_site") else "."))
+    # The student edition is published under student/ (the Pages workflow); its pages say so in the issue.
+    prefix = "student/" if out.name == "_site-student" else ""
+    changed = copied = 0
     for page in out.rglob("*.html"):
+        rel = page.relative_to(out).as_posix()
+        if rel.startswith("site_libs/"):
+            continue
         html = page.read_text(encoding="utf-8")
-        stripped = strip_cdn_scripts(html)
-        if stripped != html:
-            page.write_text(stripped, encoding="utf-8")
+        fixed, notebooks = fix_page(html, prefix + rel)
+        for name in notebooks:
+            source = project / page.parent.relative_to(out) / f"{name}.ipynb"
+            if not source.is_file():
+                print(f"post_render: {rel} offers {name}.ipynb, but {source} does not exist", file=sys.stderr)
+                return 1
+            shutil.copyfile(source, page.parent / f"{name}.ipynb")
+            (page.parent / f"{name}.out.ipynb").unlink(missing_ok=True)
+            copied += 1
+        if fixed != html:
+            page.write_text(fixed, encoding="utf-8")
             changed += 1
-    print(f"post_render: removed Quarto's CDN script tags from {changed} page(s) in {out}")
+    print(f"post_render: fixed {changed} page(s) in {out}; {copied} download(s) are the committed notebooks")
     return 0
 
 
