@@ -36,7 +36,10 @@ def test_learning_curves_are_labelled_by_what_they_plot() -> None:
     loss_ax, acc_ax = fig.axes
     assert loss_ax.get_ylabel() == "loss (cross-entropy)" and acc_ax.get_ylabel() == "accuracy (%)"
     assert loss_ax.get_xlabel() == "epoch" and fig._suptitle.get_text() == "linear model"
-    assert {t.get_text() for t in acc_ax.get_legend().get_texts()} >= {"train", "validation"}
+    legend = acc_ax.get_legend()
+    assert {t.get_text() for t in legend.get_texts()} >= {"train", "validation"}
+    styles = {t.get_text(): h.get_linestyle() for t, h in zip(legend.get_texts(), legend.legend_handles)}
+    assert styles["train"] != styles["validation"] and legend.handlelength >= 3  # long enough to see the dashes
     top = max(max(line.get_ydata()) for line in acc_ax.get_lines() if len(line.get_ydata()))
     assert top == pytest.approx(93)  # the accuracy panel holds accuracies, not losses
 

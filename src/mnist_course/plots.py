@@ -31,7 +31,7 @@ def plot_history(
     each_seed: bool = True,
 ) -> Figure:
     """Learning curves, one panel per metric: `"loss"` / `"acc"` show train (dashed) and validation
-    (solid); any other column (e.g. `"val_acc"`, `"lr"`) is shown alone. With `hue` (e.g. `"config"`)
+    (solid), named in the legend; any other column (e.g. `"val_acc"`, `"lr"`) is shown alone. With `hue` (e.g. `"config"`)
     one colour per value. When `history` has several seeds, every seed is drawn as its own thin
     line (`each_seed=True`, the default), or as the mean with a +-1 sd band (`each_seed=False`)."""
     several = "seed" in history and history["seed"].nunique() > 1
@@ -50,7 +50,8 @@ def plot_history(
         ax.set(xlabel="epoch", ylabel=_axis_label(metric))
         ax.xaxis.get_major_locator().set_params(integer=True)
         if ax.get_legend() is not None:
-            sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8)
+            # long handles, so that the legend shows validation solid and train dashed
+            sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8, handlelength=3.5)
     if title:
         fig.suptitle(title + (f" ({history['seed'].nunique()} seeds, one line each)" if lines else ""))
     fig.tight_layout()
