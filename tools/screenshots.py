@@ -1,10 +1,11 @@
 """Screenshots of every page of a rendered site, for looking at it before publishing.
 
-    python tools/screenshots.py [SITE_DIR ...] [--out screenshots] [--width 1400] [--full-page]
+    python tools/screenshots.py [SITE_DIR ...] [--out screenshots] [--width 1400] [--full-page] [--phone]
 
 Serves each site folder (default: _site and _site-student, those that exist) on 127.0.0.1 with
 Python's http.server, opens every .html page in headless Chromium through Playwright and writes
-<out>/<site>/<page>.png (the first screen, or the whole page with --full-page). It also prints, per
+<out>/<site>/<page>.png (the first screen, or the whole page with --full-page; with --phone as a 390 x 844
+touch screen, <page>.phone.png). It also prints, per
 page, the browser's console errors and any request for a file of the site that failed (404).
 
 Chromium: Playwright's own browser if installed (`playwright install chromium`), else the system's
@@ -39,7 +40,10 @@ def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
 
-def shoot(site: Path, out: Path, browser, width: int, full_page: bool) -> list[str]:
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+
+
+def shoot(site: Path, out: Path, browser, width: int, full_page: bool, phone: bool = False) -> list[str]:
     """Screenshot every page of `site` into `out`; returns the problems seen (console errors, 404s)."""
     problems = []
     server, base = serve(site)
@@ -48,14 +52,14 @@ def shoot(site: Path, out: Path, browser, width: int, full_page: bool) -> list[s
             rel = page_path.relative_to(site).as_posix()
             if rel.startswith("site_libs/"):
                 continue
-            page = browser.new_page(viewport={"width": width, "height": 1000})
+            page = browser.new_page(**(PHONE if phone else {"viewport": {"width": width, "height": 1000}}))
             errors: list[str] = []
             page.on("console", lambda msg, errors=errors: errors.append(msg.text) if msg.type == "error" else None)
             page.on("response", lambda r, errors=errors: errors.append(f"{r.status} {r.url}")
                     if r.url.startswith(base) and r.status >= 400 else None)
             page.goto(base + rel, wait_until="load")
             page.wait_for_timeout(300)
-            target = out / (rel.removesuffix(".html").replace("/", "__") + ".png")
+            target = out / (rel.removesuffix(".html").replace("/", "__") + (".phone.png" if phone else ".png"))
             target.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(target), full_page=full_page)
             # External resources (MathJax, the badge image) cannot load offline: report only the site's.
@@ -74,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots", help="where the PNGs go")
     parser.add_argument("--width", type=int, default=1400, help="viewport width in CSS pixels")
     parser.add_argument("--full-page", action="store_true", help="the whole page, not only the first screen")
+    parser.add_argument("--phone", action="store_true", help="a 390 x 844 touch screen (a phone) instead of --width")
     parser.add_argument("--chromium", default=shutil.which("chromium") or shutil.which("chromium-browser"),
                         help="Chromium executable (default: the system's, else Playwright's own)")
     args = parser.parse_args(argv)
@@ -95,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         browser = pw.chromium.launch(**launch)
         try:
             for site in sites:
-                problems += shoot(site, args.out / site.name, browser, args.width, args.full_page)
+                problems += shoot(site, args.out / site.name, browser, args.width, args.full_page, args.phone)
         finally:
             browser.close()
     for problem in problems:
