@@ -293,8 +293,10 @@
   const ownFile = $("demo-own-file");
   const ownStatus = $("demo-own-status");
   const ownBlock = $("demo-model-own");
-  const EXPECTED = "a model that takes [N, 1, 28, 28] images with pixels in [0, 1] and gives 10 logits " +
-                   "([N, 10]), as mc.export_onnx exports the lessons' models";
+  const EXPECTED = "an ONNX file of a model that takes [N, 1, 28, 28] images with pixels in [0, 1] and gives " +
+                   "10 logits ([N, 10]), as mc.export_onnx exports the lessons' models";
+  // ONNX Runtime's own words, without its error code: "Can't create a session. ERROR_CODE: 7, ERROR_MESSAGE: ...".
+  const reason = (error) => String(error.message || error).split("\n")[0].replace(/^.*ERROR_MESSAGE: /, "").replace(/\.$/, "");
 
   // What is wrong with `session` for this page, or null.
   async function problemWith(session) {
@@ -315,7 +317,7 @@
     try {
       output = (await session.run({ [session.inputNames[0]]: imageTensor(new Float32Array(SIZE * SIZE)) }))[session.outputNames[0]];
     } catch (error) {
-      return `it does not run on a [1, 1, 28, 28] image (${error.message})`;
+      return `it does not run on a [1, 1, 28, 28] image (${reason(error)})`;
     }
     const dims = output.dims;
     if (dims.length !== 2 || dims[0] !== 1 || dims[1] !== 10) {
@@ -336,7 +338,7 @@
       try {
         session = await ort.InferenceSession.create(new Uint8Array(await file.arrayBuffer()), { executionProviders: ["wasm"] });
       } catch (error) {
-        return `${name} is not an ONNX model that ONNX Runtime can read (${error.message.split("\n")[0]})`;
+        return `${name} is not an ONNX model that ONNX Runtime can read (${reason(error)})`;
       }
       const why = await problemWith(session);
       if (why) { await session.release(); return `${name} does not fit: ${why}`; }
@@ -346,7 +348,7 @@
       return null;
     });
     if (problem) {
-      ownStatus.textContent = `${problem}. The page needs ${EXPECTED}.`;
+      ownStatus.textContent = `${problem}. Pick ${EXPECTED}.`;
       ownStatus.classList.add("demo-error");
       return false;
     }
