@@ -1,15 +1,24 @@
-"""Shared fixtures: the real MNIST (found or downloaded once per session) and an isolated cache."""
+"""Shared fixtures: the real MNIST (found or downloaded once per session), an isolated cache, and lesson 4's
+saved CNN (the PyTorch side of the draw-a-digit page's feature maps)."""
 
 from __future__ import annotations
 
+import ast
+import json
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
 import pytest
+import torch
+from torch import nn
 
 matplotlib.use("Agg")
 
 import mnist_course as mc  # noqa: E402
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +36,25 @@ def mnist(raw_dir: Path) -> mc.MNISTSplits:
 def small(mnist: mc.MNISTSplits) -> mc.MNISTSplits:
     """A small real subset for quick training tests."""
     return mnist.subset(train=3000, val=1000, test=1000)
+
+
+def lesson_factory(notebook: str, name: str) -> Callable[[], nn.Module]:
+    """The model factory `name` (e.g. make_budget_cnn) exactly as the lesson `notebook` defines it: the
+    function and class definitions of the code cell that defines it, run with the lesson's imports."""
+    cells = [c for c in json.loads((NOTEBOOKS / notebook).read_text())["cells"] if c["cell_type"] == "code"]
+    source = next(("".join(c["source"]) for c in cells if f"def {name}(" in "".join(c["source"])), None)
+    assert source is not None, f"{notebook} has no cell defining {name}"
+    definitions = ast.Module([n for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))], [])
+    namespace = {"OrderedDict": OrderedDict, "nn": nn, "torch": torch, "mc": mc}
+    exec(compile(definitions, f"{notebook}: {name}", "exec"), namespace)
+    return namespace[name]
+
+
+@pytest.fixture(scope="session")
+def lesson4_cnn() -> nn.Module:
+    """Lesson 4's final CNN as the lesson saved it (notebooks/models/lesson4_cnn.pt, committed with the
+    ONNX file it exported), loaded the package's way: mc.load_model(make_budget_cnn, path), eval mode."""
+    return mc.load_model(lesson_factory("04_cnn_budget.ipynb", "make_budget_cnn"), NOTEBOOKS / "models" / "lesson4_cnn.pt")
 
 
 @pytest.fixture

@@ -163,6 +163,16 @@ def test_committed_model_is_the_one_the_lesson_exported(notebook: str, onnx_name
     assert status == "ok", why
 
 
+def test_committed_lesson4_weights_are_the_exported_model(lesson4_cnn: nn.Module, mnist: mc.MNISTSplits) -> None:
+    """notebooks/models/lesson4_cnn.pt (the state_dict lesson 4 saved, which the draw-a-digit page's
+    feature-map test runs in PyTorch) is the model behind the committed lesson4_cnn.onnx."""
+    try:
+        mc.check_onnx(NOTEBOOKS / "models" / "lesson4_cnn.onnx", lesson4_cnn, mnist.x_test[:500])
+    except mc.ExportError as error:
+        pytest.fail(f"notebooks/models/lesson4_cnn.pt is not the model of lesson4_cnn.onnx ({error}): commit "
+                    "both files that make execute NB=notebooks/04_cnn_budget.ipynb wrote")
+
+
 def test_export_status_fails_on_a_stale_file(tmp_path: Path) -> None:
     model = tmp_path / "models" / "m.onnx"
     model.parent.mkdir()

@@ -304,7 +304,9 @@ def test_pages_workflow_publishes_both_editions() -> None:
     assert any(u.startswith("quarto-dev/quarto-actions/setup@") for u in uses)
     assert any(u.startswith("actions/setup-node@") for u in uses), "npm installs ONNX Runtime Web"
     runs = [script for _, script in pages_build_steps()]
-    assert runs[0] == "python tools/site_assets.py --require", "the demo's runtime first, as in make site"
+    assert runs[0].strip().splitlines()[-1] == "python tools/site_assets.py --require", \
+        "the demo's runtime and feature-map model first, as in make site"
+    assert "import onnx" in runs[0] and "-c constraints.txt onnx" in runs[0], "tools/feature_maps.py needs onnx"
     renders = [r for r in runs if r.startswith("quarto render")]
     assert renders == ["quarto render --no-execute", "quarto render _student --profile student --no-execute"]
     text = json.dumps(wf)
