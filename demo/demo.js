@@ -528,9 +528,28 @@
     paint(fieldCtx, shown.pixels, SIZE, 1, 0, dim);
   }
 
-  // Every map of every convolution, each layer scaled by its largest value for this drawing (white).
+  // Every map of every convolution, each layer scaled by its largest value for this drawing (white). While
+  // the glass box is off screen (e.g. a phone showing the drawing area) the 70 maps are not painted at every
+  // frame of a stroke, only once it scrolls into view; a Clear paints them at once.
+  let glassBoxOnScreen = true, mapsStale = false;
+  new IntersectionObserver(([entry]) => {
+    glassBoxOnScreen = entry.isIntersecting;
+    if (glassBoxOnScreen && mapsStale) paintFeatureMaps();
+  }).observe($("demo-glassbox"));
+
   function showFeatureMaps(pixels, maps) {
     shown = { pixels, maps };
+    if (maps && !glassBoxOnScreen) {
+      mapsStale = true;
+      if (selected) renderSelection();  // the readout's values
+      return;
+    }
+    paintFeatureMaps();
+  }
+
+  function paintFeatureMaps() {
+    const { maps } = shown;
+    mapsStale = false;
     for (const { layer, maps: views } of layerBlocks) {
       const data = maps ? maps[layer.name] : null, n = layer.n_out;
       let max = 0;
