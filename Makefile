@@ -42,10 +42,7 @@ SITE ?= _site
 serve: ## serve the rendered site on http://127.0.0.1:8000/ (SITE=_site-student, PORT=...)
 	$(or $(wildcard $(PY)),python3) tools/serve.py --dir $(SITE) --port $(PORT)
 
-# The two notebook groups run side by side (their kernels mostly start up and import):
-# on 2 cores that is about a minute less than one after the other. The output stays grouped per target.
-test: unit ## set up, then run the unit tests and the notebook tests
-	$(MAKE) --no-print-directory -j2 --output-sync=target nbtest studenttest
+test: unit nbtest studenttest ## set up, then run the unit tests and the notebook tests
 
 unit: setup ## unit tests of the package and the notebook checks (hygiene, badges, student build)
 	$(PY) -m pytest tests
