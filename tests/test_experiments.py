@@ -196,3 +196,24 @@ def test_read_runs_downloads_outside_a_clone_and_explains_a_failure(tmp_path: Pa
 class QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, *args: object) -> None:  # keep the test output clean
         pass
+
+
+def test_compare_records_what_each_config_ran_with(small: mc.MNISTSplits) -> None:
+    """`Comparison.settings`, read from the built objects: OneCycleLR's peak and the momentum it turns on."""
+    from functools import partial
+
+    configs = {
+        "constant": {"optimizer": partial(torch.optim.SGD, lr=0.1)},
+        "one-cycle": {"optimizer": partial(torch.optim.SGD, lr=0.1), "batch_size": 256,
+                      "scheduler": lambda opt: torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=100)},
+        "Adam": {"optimizer": partial(torch.optim.Adam, lr=1e-3, weight_decay=1e-4), "augment": mc.RandomAffine(5, 0.1)},
+    }
+    result = mc.compare(MLP, configs, [0], small.subset(train=256, val=256), 1, progress=False)
+    s = result.settings
+    assert list(s.index) == ["constant", "one-cycle", "Adam"]
+    assert s.loc["constant", ["optimizer", "lr", "max_lr", "momentum", "batch_size"]].tolist() == ["SGD", 0.1, 0.1, 0, 128]
+    assert s.loc["one-cycle", "scheduler"] == "OneCycleLR" and s.loc["one-cycle", "max_lr"] == 0.1
+    assert s.loc["one-cycle", "lr"] == pytest.approx(0.1 / 25) and s.loc["one-cycle", "momentum"] == 0.95
+    assert s.loc["one-cycle", "batch_size"] == 256
+    assert s.loc["Adam", ["optimizer", "momentum", "weight_decay", "augment"]].tolist() == ["Adam", 0.9, 1e-4, "RandomAffine"]
+    assert s["parameters"].nunique() == 1 and s.loc["Adam", "model"] == "MLP"

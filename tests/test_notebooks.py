@@ -271,6 +271,11 @@ def student_problems(full: nbformat.NotebookNode, stripped: nbformat.NotebookNod
         for i, (a, b) in enumerate(zip(kept, stripped.cells)):
             if a.get("source") == b.get("source") and student.RUN_TIME in a.get("source", ""):
                 a = {**a, "outputs": b.get("outputs")}  # the run-time line is the copy's own (tools/student.py)
+            if student.CHECK_TAG in tags(a):  # a homework check: the copy shows what it prints unanswered
+                if "not yet" not in "".join(o.get("data", {}).get("text/plain", "") for o in b.get("outputs", [])):
+                    problems.append(f"student cell {i}: the check's output is not the unanswered copy's")
+                metadata = {**a.metadata, "tags": [*tags(a), "nbval-check-output"]}
+                a = {**a, "outputs": b.get("outputs"), "metadata": metadata}
             if a != b:
                 problems.append(f"student cell {i} differs from the original")
     if full.metadata != stripped.metadata:
@@ -343,6 +348,7 @@ def test_every_homework_has_a_solution(path: Path) -> None:
 def test_student_copy_removes_exactly_the_solutions(path: Path) -> None:
     full = load(path)
     stripped = student.strip_solutions(full)
+    student.untouched_checks(stripped, path.stem)  # the check cells as the copy shows them
     assert student_problems(full, stripped) == []
     assert full == _read(path), "strip_solutions changed the original notebook"
 

@@ -3,6 +3,7 @@
 Notebooks write the teaching code themselves and call this package for the plumbing.
 """
 
+from . import checks
 from .colab import restart_needed, warn_if_restart_needed
 from .data import (
     FILES, MNIST_MEAN, MNIST_STD, DataError, MNISTSplits, Normalize, RandomAffine, batches, cache_dir,
@@ -21,7 +22,7 @@ from .train import (
 
 __all__ = [
     "FILES", "MNIST_MEAN", "MNIST_STD", "QUICK", "Comparison", "DataError", "ExportError", "MNISTSplits",
-    "Normalize", "RandomAffine", "batches", "cache_dir", "check_onnx", "compare", "confusion_matrix",
+    "Normalize", "RandomAffine", "batches", "cache_dir", "check_onnx", "checks", "compare", "confusion_matrix",
     "count_parameters", "default_device", "describe_file", "environment_info", "evaluate", "export_onnx",
     "final_epoch", "find_mnist", "fit", "load_mnist", "load_model", "model_device", "models_dir",
     "most_confident_mistakes", "normalize", "paired_differences", "plot_confusion", "plot_failures",

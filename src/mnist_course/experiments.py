@@ -3,6 +3,7 @@ their analysis as per-seed paired differences."""
 
 from __future__ import annotations
 
+import inspect
 import random
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -18,6 +19,7 @@ from .data import DataError, MNISTSplits
 from .train import evaluate, fit
 
 METRICS = ("train_loss", "train_acc", "val_loss", "val_acc")
+FIT_BATCH_SIZE = inspect.signature(fit).parameters["batch_size"].default
 
 
 def set_seed(seed: int) -> None:
@@ -38,13 +40,32 @@ class Comparison(NamedTuple):
     `history`: one row per (config, seed, epoch); `summary`: final-epoch mean and sd over
     seeds, one row per config; `models`: the trained models by `(config, seed)`; `final`: one
     row per (config, seed) with the final-epoch metrics (and `test_acc` with `test=True`), the
-    input of `paired_differences`.
+    input of `paired_differences`; `settings`: one row per config saying what it ran with (see
+    `run_settings`), so that a table can be checked against what was asked (the homework checks).
     """
 
     history: pd.DataFrame
     summary: pd.DataFrame
     models: dict[tuple[str, int], nn.Module]
     final: pd.DataFrame
+    settings: pd.DataFrame | None = None
+
+
+def run_settings(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
+                 batch_size: int, augment: Callable | None) -> dict[str, Any]:
+    """What one run trains with, as read from its objects once they are built (the scheduler too,
+    as `OneCycleLR` changes the optimizer's rate and momentum when it is created): the model's
+    class and parameter count, the optimizer's class, `lr`, `max_lr` (OneCycleLR's peak, else
+    `lr`), `momentum` (SGD's, or Adam's beta1; NaN if none), `weight_decay`, the scheduler's class
+    (None for a constant rate), `batch_size` and the augmentation's name (None without)."""
+    group = optimizer.param_groups[0]
+    momentum = group.get("momentum", group.get("betas", (float("nan"),))[0])
+    return {"model": type(model).__name__, "parameters": sum(p.numel() for p in model.parameters()),
+            "optimizer": type(optimizer).__name__, "lr": group.get("initial_lr", group["lr"]),
+            "max_lr": group.get("max_lr", group.get("initial_lr", group["lr"])), "momentum": momentum,
+            "weight_decay": group.get("weight_decay", 0.0),
+            "scheduler": type(scheduler).__name__ if scheduler is not None else None,
+            "batch_size": batch_size, "augment": getattr(augment, "__name__", type(augment).__name__) if augment else None}
 
 
 def compare(
@@ -71,7 +92,7 @@ def compare(
     accuracy of each final model is added (`final.test_acc`, `summary.test_acc_mean/sd`).
     """
     device = torch.device(device) if device is not None else data.x_train.device
-    history, models = [], {}
+    history, models, settings = [], {}, {}
     for seed in seeds:
         set_seed(seed)
         reference = make_model().state_dict()
@@ -85,10 +106,13 @@ def compare(
             model.to(device)
             optimizer = config.pop("optimizer")(model.parameters())
             make_scheduler = config.pop("scheduler", None)
+            scheduler = make_scheduler(optimizer) if make_scheduler else None
+            options = {**fit_kwargs, **config}
+            settings.setdefault(name, run_settings(model, optimizer, scheduler, options.get("batch_size", FIT_BATCH_SIZE),
+                                                   options.get("augment")))
             set_seed(seed)
-            run = fit(model, data, optimizer, epochs,
-                      scheduler=make_scheduler(optimizer) if make_scheduler else None,
-                      generator=torch.Generator().manual_seed(seed), **{**fit_kwargs, **config})
+            run = fit(model, data, optimizer, epochs, scheduler=scheduler,
+                      generator=torch.Generator().manual_seed(seed), **options)
             history.append(run.assign(config=name, seed=seed))
             models[name, seed] = model
     tidy = pd.concat(history, ignore_index=True)
@@ -98,7 +122,7 @@ def compare(
         final["test_acc"] = [evaluate(models[c, s], data.x_test, data.y_test)[1]
                              for c, s in zip(final["config"], final["seed"])]
     summary = summarize(tidy, final=final)
-    return Comparison(tidy, summary, models, final)
+    return Comparison(tidy, summary, models, final, pd.DataFrame.from_dict(settings, orient="index").rename_axis("config"))
 
 
 def final_epoch(history: pd.DataFrame) -> pd.DataFrame:

@@ -124,12 +124,13 @@ def most_confident_mistakes(model: nn.Module, x: Tensor, y: Tensor, n: int = 16)
     return table
 
 
-def plot_failures(model: nn.Module, x: Tensor, y: Tensor, n: int = 16, ncols: int = 8) -> Figure:
-    """The `n` most confident mistakes on all of `(x, y)`, titled "predicted (confidence) / true"."""
+def plot_failures(model: nn.Module, x: Tensor, y: Tensor, n: int = 16, ncols: int = 8, split: str = "") -> Figure:
+    """The `n` most confident mistakes on all of `(x, y)`, titled "predicted (confidence) / true";
+    `split` (e.g. "validation") names the images in the figure's title."""
     table = most_confident_mistakes(model, x, y, n)
     labels = [f"pred {r.predicted} ({r.confidence:.0f}%)\ntrue {r.true}" for r in table.itertuples()]
     fig = show_digits(x[table["index"].tolist()], labels, ncols=ncols, size=1.5)
-    fig.suptitle(f"The {len(table)} most confident of {table.attrs['n_errors']:,} mistakes on {len(y):,} images")
+    fig.suptitle(f"The {len(table)} most confident of {table.attrs['n_errors']:,} mistakes on {len(y):,} {split + ' ' if split else ''}images")
     fig.tight_layout()
     return fig
 
