@@ -1,0 +1,228 @@
+"""Lesson 4, homework 2 (a learned downsampling): `hw2_model` is the budget CNN with its max-pool replaced by
+a 3x3 convolution with stride 2 and padding 1 (8 -> 8 channels); `hw2_parameters` its parameter count and
+`hw2_fits` whether that is under BUDGET; `hw2_multiply_adds` its multiply-adds per image (the lesson's
+`multiply_adds`); `hw2_receptive_field` and `hw2_coverage` its `mc.receptive_field_table` and the lesson's
+`coverage` table, all recomputed here from the student's model; `hw2_runs` the brief runs (`mc.compare`: the
+budget CNN and the strided model, the recipe's augmentation, OneCycleLR, DESIGN_SEEDS, the same epochs);
+`hw2_verdict` the verdict of the strided model against the budget CNN in the student's own paired
+differences."""
+
+import math
+import numbers
+
+import numpy as np
+import torch
+from otter.test_files import test_case
+from torch import nn
+
+import mnist_course as mc
+from mnist_course.checks import support as s
+
+OK_FORMAT = False  # otter's exception-based format
+name = "hw2"
+MODEL_HINT = ("build the budget CNN, replace its max-pool by nn.Conv2d(8, 8, 3, stride=2, padding=1), and assign that "
+              "model (not the function that builds it)")
+RUNS_HINT = ('assign the result of mc.compare(make_budget_cnn, {"budget CNN": {...}, "strided": {"model": ..., ...}}, '
+             "DESIGN_SEEDS, data, epochs, batch_size=BATCH_SIZE) with the recipe's optimizer, augmentation and one-cycle schedule")
+COVERAGE = ["first_pixel", "last_pixel", "pixels_seen"]
+RECEPTIVE_FIELD = ["k", "s", "p", "n_out", "r_out", "j_out"]
+
+
+# ---- helpers (lesson 4's hw1 and hw2 share them; each test file is self-contained) ----
+
+def lesson(value, name):
+    """A global of the lesson's main text (a function or constant); None if its cell has not run."""
+    if value is None:
+        raise AssertionError(f"`{name}` is not defined: run the lesson's cells above the homework first")
+    return value
+
+
+def fresh(factory, name):
+    """A new model from the lesson's factory, built without touching the notebook's random state."""
+    factory = lesson(factory, name)
+    with torch.random.fork_rng(devices=[]):
+        return factory()
+
+
+def own_model(value, name, hint, working=True):
+    """`value` as a model (an nn.Module), not its factory; if `working`, one that classifies an image."""
+    s.given(value, name, hint)
+    if not isinstance(value, nn.Module):
+        what = "a function: call it" if callable(value) else f"a {type(value).__name__}"
+        raise AssertionError(f"`{name}` should be a model (an nn.Module), not {what}: {hint}")
+    if working:
+        logits(value, name)
+    return value
+
+
+def number(value, name, hint):
+    """`value` as one number (a Python or NumPy number, not a Series, tensor or bool)."""
+    s.given(value, name, hint)
+    if isinstance(value, bool) or not isinstance(value, numbers.Number):
+        raise AssertionError(f"`{name}` should be one number, not a {type(value).__name__}: {hint}")
+    return value
+
+
+def convs(model):
+    return [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+
+
+def shapes(layers):
+    return [tuple(m.weight.shape) for m in layers]
+
+
+def architecture(model):
+    """The names and shapes of a model's parameters and buffers, and its layers with their settings (a
+    convolution's stride and padding): equal for models of the same design."""
+    layers = tuple(repr(m) for m in model.modules() if not list(m.children()))
+    return tuple((k, tuple(v.shape)) for k, v in model.state_dict().items()), layers
+
+
+def logits(model, name):
+    """The model's output on two blank images (eval mode, no gradients; its mode is restored)."""
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            return model(torch.zeros(2, 1, 28, 28, device=mc.model_device(model)))
+    except RuntimeError as err:
+        raise AssertionError(f"`{name}` cannot classify an image ({str(err).splitlines()[0]}): its head should "
+                             "read as many features as the layer before it gives") from None
+    finally:
+        model.train(was_training)
+
+
+def same_table(table, expected, name, source, columns):
+    """`table` equals `expected` (recomputed from the student's model) in `columns`."""
+    ok = len(table) == len(expected)
+    if ok:
+        try:
+            ok = all([float(a) for a in table[c]] == [float(b) for b in expected[c]] for c in columns)
+        except (TypeError, ValueError):
+            ok = False
+    if not ok:
+        raise AssertionError(f"`{name}` does not agree with {source}: compute it for that model, not for another one")
+
+
+def roles(result, name, reference_model, what):
+    """(the budget CNN's config, the variant's config) of a two-config comparison."""
+    found = s.configs(result)
+    if len(found) != 2:
+        raise AssertionError(f"`{name}` should have two configs, the budget CNN and {what}; it has {len(found)}")
+    budget = [c for c in found if architecture(s.model_of(result, c)) == architecture(reference_model)]
+    if len(budget) != 1:
+        raise AssertionError(f"`{name}` should train the budget CNN (make_budget_cnn) in one config and {what} in the "
+                             f"other; {len(budget)} of its configs train the budget CNN")
+    return budget[0], next(c for c in found if c != budget[0])
+
+
+def brief_runs(result, name, augment, seeds, batch_size):
+    """The brief runs of the homework: the recipe (its optimizer, augmentation, one-cycle schedule and batch
+    size) in every config, the same epochs, the lesson's design seeds, the same learning rate at every epoch."""
+    for column, what in [("optimizer", "optimizer"), ("max_lr", "peak learning rate"), ("momentum", "momentum"),
+                         ("weight_decay", "weight decay"), ("batch_size", "batch size"), ("augment", "augmentation"),
+                         ("scheduler", "learning-rate schedule")]:
+        s.same_setting(result, name, column, what)
+    config = s.configs(result)[0]
+    scheduler = s.setting(result, config, "scheduler")
+    assert scheduler == "OneCycleLR", (f"`{name}` trains with {scheduler or 'a constant rate'}: the question asks for "
+                                       "the recipe's one-cycle schedule (one_cycle, a OneCycleLR) in every config")
+    kind = getattr(lesson(augment, "augment"), "__name__", type(augment).__name__)
+    assert s.setting(result, config, "augment") == kind, (
+        f"`{name}` trains without the recipe's augmentation: put the lesson's augment ({augment}) in every config")
+    size = lesson(batch_size, "BATCH_SIZE")
+    assert s.setting(result, config, "batch_size") == size, (
+        f"`{name}` trains with batches of {s.setting(result, config, 'batch_size')}: use the recipe's BATCH_SIZE")
+    s.same_epochs(result, name)
+    s.same_seeds(result, name, lesson(seeds, "DESIGN_SEEDS"))
+    rates = [list(run["lr"]) for _, run in result.history.groupby(["config", "seed"], sort=False)]
+    assert all(len(r) == len(rates[0]) and all(math.isclose(a, b, rel_tol=1e-9) for a, b in zip(r, rates[0]))
+               for r in rates), (f"`{name}`: the learning rates of the runs differ from epoch to epoch: give every "
+                                 "config the same one-cycle schedule over the same epochs")
+
+
+# ---- the test cases ----
+
+@test_case(name="a strided convolution where the pool was")
+def strided(hw2_model, make_budget_cnn):
+    model = own_model(hw2_model, "hw2_model", MODEL_HINT, working=False)
+    reference = fresh(make_budget_cnn, "make_budget_cnn")
+    pools = [type(m).__name__ for m in model.modules() if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d))]
+    assert not pools, (f"`hw2_model` still has a pooling layer ({', '.join(pools)}): replace the max-pool itself by "
+                       "the convolution (model.pool = nn.Conv2d(...)) instead of adding one beside it")
+    own, theirs = convs(model), convs(reference)
+    assert len(own) == len(theirs) + 1 and shapes(own[:1] + own[2:]) == shapes(theirs), (
+        "`hw2_model` should be the budget CNN with one more convolution, where the pool was (after conv1), "
+        "and its other layers unchanged")
+    down = own[1]
+    assert tuple(down.stride) == (2, 2), (f"the convolution where the pool was has stride {down.stride[0]}: it should "
+                                          "halve the grid like the pool did, with stride=2")
+    assert (tuple(down.kernel_size), tuple(down.padding), down.in_channels, down.out_channels) == ((3, 3), (1, 1), 8, 8), (
+        "the question asks for a 3x3 convolution with stride 2 and padding 1, from 8 to 8 channels, where the pool was")
+    assert tuple(logits(model, "hw2_model").shape) == (2, 10), "`hw2_model` should give 10 logits per image"
+
+
+@test_case(name="its parameters and the budget")
+def within(hw2_model, hw2_parameters, hw2_fits, BUDGET, make_budget_cnn):
+    model = own_model(hw2_model, "hw2_model", MODEL_HINT)
+    number(hw2_parameters, "hw2_parameters", "set it to the number of parameters of hw2_model (mc.count_parameters)")
+    s.given(hw2_fits, "hw2_fits", "set it to True if hw2_model has fewer than BUDGET parameters, else False")
+    expected = mc.count_parameters(model)
+    if hw2_parameters != expected and hw2_parameters == mc.count_parameters(fresh(make_budget_cnn, "make_budget_cnn")):
+        raise AssertionError("`hw2_parameters` is the budget CNN's count: count the parameters of hw2_model, the "
+                             "strided model")
+    s.agrees(hw2_parameters, expected, "hw2_parameters", "mc.count_parameters(hw2_model)")
+    assert isinstance(hw2_fits, (bool, np.bool_)), (
+        f"`hw2_fits` is {hw2_fits!r}: set it to True or False")
+    s.agrees(bool(hw2_fits), expected < lesson(BUDGET, "BUDGET"), "hw2_fits",
+             "the parameters of hw2_model against BUDGET (a model fits if it has fewer)")
+
+
+@test_case(name="its multiply-adds")
+def cost(hw2_model, hw2_multiply_adds, multiply_adds, make_budget_cnn):
+    model = own_model(hw2_model, "hw2_model", MODEL_HINT)
+    number(hw2_multiply_adds, "hw2_multiply_adds",
+           "set it to the multiply-adds per image of hw2_model, the total of multiply_adds(hw2_model)")
+    count = lesson(multiply_adds, "multiply_adds")
+    expected = int(count(model).sum())
+    if hw2_multiply_adds != expected and hw2_multiply_adds == int(count(fresh(make_budget_cnn, "make_budget_cnn")).sum()):
+        raise AssertionError("`hw2_multiply_adds` is the budget CNN's count: count those of hw2_model, the strided model")
+    s.agrees(hw2_multiply_adds, expected, "hw2_multiply_adds", "multiply_adds(hw2_model).sum()")
+
+
+@test_case(name="its receptive field")
+def receptive_field(hw2_model, hw2_receptive_field):
+    model = own_model(hw2_model, "hw2_model", MODEL_HINT)
+    table = s.table(hw2_receptive_field, "hw2_receptive_field",
+                    "assign mc.receptive_field_table(hw2_model)", RECEPTIVE_FIELD)
+    same_table(table, mc.receptive_field_table(model), "hw2_receptive_field", "mc.receptive_field_table(hw2_model)",
+               RECEPTIVE_FIELD)
+
+
+@test_case(name="the coverage of your model")
+def covered(hw2_model, hw2_coverage, coverage):
+    model = own_model(hw2_model, "hw2_model", MODEL_HINT)
+    table = s.table(hw2_coverage, "hw2_coverage", "assign coverage(hw2_model), the lesson's table of the pixels each "
+                    "position of the last layer sees (it counts the padding)", COVERAGE)
+    same_table(table, lesson(coverage, "coverage")(model), "hw2_coverage", "coverage(hw2_model), which counts the padding",
+               COVERAGE)
+
+
+@test_case(name="the brief runs")
+def runs(hw2_runs, hw2_model, make_budget_cnn, augment, DESIGN_SEEDS, BATCH_SIZE):
+    result = s.comparison(hw2_runs, "hw2_runs", RUNS_HINT)
+    model = own_model(hw2_model, "hw2_model", MODEL_HINT)
+    _, variant = roles(result, "hw2_runs", fresh(make_budget_cnn, "make_budget_cnn"), "the strided model")
+    assert architecture(s.model_of(result, variant)) == architecture(model), (
+        f"`hw2_runs`: config {variant!r} does not train a model like hw2_model: make hw2_model's factory the "
+        "model of that config")
+    brief_runs(result, "hw2_runs", augment, DESIGN_SEEDS, BATCH_SIZE)
+
+
+@test_case(name="the verdict")
+def verdict(hw2_runs, hw2_verdict, make_budget_cnn):
+    result = s.comparison(hw2_runs, "hw2_runs", RUNS_HINT)
+    s.is_verdict(hw2_verdict, "hw2_verdict")
+    reference, variant = roles(result, "hw2_runs", fresh(make_budget_cnn, "make_budget_cnn"), "the strided model")
+    s.agrees(hw2_verdict, s.verdict(result, variant, reference), "hw2_verdict",
+             f'the "verdict" column of mc.paired_differences(hw2_runs, {reference!r}), row {variant!r}')
