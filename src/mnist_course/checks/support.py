@@ -97,9 +97,9 @@ def verdict(result: Comparison, config: str, reference: str, metric: str = "val_
 
 def is_verdict(value: Any, name: str) -> str:
     """`value` as one of the three verdicts."""
-    given(value, name, f'set it to one of {", ".join(map(repr, VERDICTS))}')
+    given(value, name, f'set it to one of {", ".join(map(repr, VERDICTS))}.')
     if value not in VERDICTS:
-        raise AssertionError(f"`{name}` is {value!r}; a verdict is one of {', '.join(map(repr, VERDICTS))}")
+        raise AssertionError(f"`{name}` is {value!r}; a verdict is one of {', '.join(map(repr, VERDICTS))}.")
     return value
 
 
