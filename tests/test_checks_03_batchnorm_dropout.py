@@ -1,0 +1,284 @@
+"""Lesson 3's homework checks on real (tiny) runs: the right work passes, seeded wrong work fails its own check.
+
+The runs use the lesson's own MLP and SmallCNN (read from the notebook) on 512 images, for one epoch (the CNN
+for the question's two), so that the whole file takes seconds."""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import math
+from functools import partial
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import mnist_course as mc
+
+LESSON = Path(__file__).resolve().parent.parent / "notebooks" / "03_batchnorm_dropout.ipynb"
+SEEDS = [2, 3]
+EPOCHS = 1
+SHARED_LR = {"SGD": 0.03, "Adam": 1e-3}
+MAIN = {"SEEDS": SEEDS, "EPOCHS": EPOCHS, "SHARED_LR": SHARED_LR}  # the lesson's main-text globals the checks read
+grader = mc.checks.Homework("03_batchnorm_dropout")
+
+
+def lesson_class(name: str) -> type:
+    """The class `name` exactly as the lesson defines it (the class and function definitions of its cell)."""
+    cells = ["".join(c["source"]) for c in json.loads(LESSON.read_text())["cells"] if c["cell_type"] == "code"]
+    source = next(c for c in cells if f"class {name}(" in c)
+    definitions = ast.Module([n for n in ast.parse(source).body if isinstance(n, (ast.ClassDef, ast.FunctionDef))], [])
+    namespace = {"nn": nn, "torch": torch, "mc": mc, "math": math, "F": F}
+    exec(compile(definitions, f"{LESSON.name}: {name}", "exec"), namespace)
+    return namespace[name]
+
+
+MLP = lesson_class("MLP")
+SmallCNN = lesson_class("SmallCNN")
+
+
+def optimizer(kind: str, lr: float | None = None):
+    lr = SHARED_LR[kind] if lr is None else lr
+    return partial(torch.optim.SGD, lr=lr, momentum=0.9) if kind == "SGD" else partial(torch.optim.Adam, lr=lr)
+
+
+def other(answer: str) -> str:
+    return next(v for v in ("higher", "lower", "no detectable difference") if v != answer)
+
+
+def outcome(question: str, **env):
+    result = grader.check(question, {**MAIN, **env})
+    return result.passed, repr(result)
+
+
+@pytest.fixture(scope="module")
+def tiny(mnist: mc.MNISTSplits) -> mc.MNISTSplits:
+    return mnist.subset(train=512, val=512, test=64)
+
+
+# Homework 1: BN in a small CNN
+
+def cnn_runs(data, make=SmallCNN, kind="Adam", epochs=2):
+    return mc.compare(make, {"CNN": {"model": partial(make, bn=False), "optimizer": optimizer(kind)},
+                             "CNN + BN": {"model": partial(make, bn=True), "optimizer": optimizer(kind)}},
+                      SEEDS, data.subset(train=10_000), epochs, progress=False)
+
+
+def bn_verdict(runs):
+    return mc.paired_differences(runs, "CNN").loc["CNN + BN", "verdict"]
+
+
+class HalfBN(SmallCNN):
+    """BN after the first convolution only."""
+
+    def __init__(self, bn=False):
+        super().__init__(bn)
+        self.bn2 = nn.Identity()
+
+
+class WideCNN(SmallCNN):
+    """The skeleton with 16 and 32 channels instead of 8 and 16."""
+
+    def __init__(self, bn=False):
+        super().__init__(bn)
+        self.conv1, self.conv2 = nn.Conv2d(1, 16, 3, padding=1, bias=not bn), nn.Conv2d(16, 32, 3, padding=1, bias=not bn)
+        self.bn1 = nn.BatchNorm2d(16) if bn else nn.Identity()
+        self.bn2 = nn.BatchNorm2d(32) if bn else nn.Identity()
+        self.out = nn.Linear(32 * 7 * 7, 10)
+
+
+@pytest.fixture(scope="module")
+def hw1(tiny):
+    runs = cnn_runs(tiny)
+    return {"hw1_runs": runs, "hw1_bn": bn_verdict(runs), "data": tiny}
+
+
+def test_hw1(tiny, hw1) -> None:
+    assert outcome("hw1", **hw1) == (True, "hw1: passed (4 checks)")
+    # the verdict of someone else's table
+    passed, text = outcome("hw1", **{**hw1, "hw1_bn": other(hw1["hw1_bn"])})
+    assert not passed and "`hw1_bn`" in text and "paired_differences(hw1_runs, 'CNN'), row 'CNN + BN'" in text
+    # BN after the first convolution only
+    half = cnn_runs(tiny, HalfBN)
+    passed, text = outcome("hw1", **{**hw1, "hw1_runs": half, "hw1_bn": bn_verdict(half)})
+    assert not passed and "1 of the 2 convolutions is not followed directly by nn.BatchNorm2d" in text
+    # a CNN with other channel counts
+    wide = cnn_runs(tiny, WideCNN)
+    passed, text = outcome("hw1", **{**hw1, "hw1_runs": wide, "hw1_bn": bn_verdict(wide)})
+    assert not passed and "[(1, 16), (16, 32)]" in text and "1 -> 8 and 8 -> 16 channels" in text
+    # half the training images (the question's 10,000 are here the 512 of the tiny data)
+    fewer = cnn_runs(tiny.subset(train=256))
+    passed, text = outcome("hw1", **{**hw1, "hw1_runs": fewer, "hw1_bn": bn_verdict(fewer)})
+    assert not passed and "make 8: train on data.subset(train=10_000)" in text
+    # SGD instead of Adam
+    sgd = cnn_runs(tiny, kind="SGD", epochs=1)
+    passed, text = outcome("hw1", **{**hw1, "hw1_runs": sgd, "hw1_bn": bn_verdict(sgd)})
+    assert not passed and "trains with SGD; the question asks for Adam" in text
+
+
+def test_hw1_epochs(tiny) -> None:
+    short = cnn_runs(tiny, epochs=1)
+    passed, text = outcome("hw1", hw1_runs=short, hw1_bn=bn_verdict(short), data=tiny)
+    assert not passed and "trained for 1 epochs, the question asks for 2" in text
+
+
+# Homework 2: why model.eval() matters for BN
+
+def per_digit(model, data, eval_in_train_mode=False, on_a_copy=True):
+    """The solution's table; with eval_in_train_mode, the 'eval mode' column is computed without model.eval()
+    (on a copy, in the mode the trained model was left in: training); with on_a_copy=False the train-mode
+    passes run on the model itself."""
+    import pandas as pd
+
+    rows = {}
+    for digit in range(10):
+        images, labels = data.x_val[data.y_val == digit], data.y_val[data.y_val == digit]
+        train_mode = (copy.deepcopy(model) if on_a_copy else model).train()
+        with torch.no_grad():
+            batch_acc = (train_mode(images).argmax(1) == labels).float().mean().item() * 100
+        eval_acc = batch_acc if eval_in_train_mode else mc.evaluate(model, images, labels)[1]
+        rows[digit] = {"images": len(labels), "eval mode (%)": eval_acc, "train mode (%)": batch_acc}
+    return pd.DataFrame(rows).T.round(2)
+
+
+def cumulative_bn():
+    model = MLP(bn=True)
+    model.bn1.momentum = model.bn2.momentum = None
+    return model
+
+
+def half_cumulative_bn():
+    model = MLP(bn=True)
+    model.bn1.momentum = None  # bn2 forgotten
+    return model
+
+
+def on_the_mlp():
+    model = MLP(bn=True)
+    model.momentum = None  # an attribute of the MLP: no BN layer reads it
+    return model
+
+
+def momentum_runs(data, make_none=cumulative_bn):
+    sgd = optimizer("SGD")
+    return mc.compare(partial(MLP, bn=True), {"momentum 0.1": {"optimizer": sgd},
+                                              "momentum None": {"model": make_none, "optimizer": sgd}},
+                      SEEDS, data, EPOCHS, progress=False)
+
+
+def momentum_verdict(runs):
+    return mc.paired_differences(runs, "momentum 0.1").loc["momentum None", "verdict"]
+
+
+def bn_ablation(data):
+    return mc.compare(partial(MLP, bn=True), {f"BN | {o}": {"optimizer": optimizer(o)} for o in SHARED_LR},
+                      SEEDS, data, EPOCHS, progress=False)
+
+
+@pytest.fixture(scope="module")
+def hw2(tiny):
+    ablation = bn_ablation(tiny)
+    model = ablation.models["BN | SGD", SEEDS[0]]
+    runs = momentum_runs(tiny)
+    return {"hw2_model": model, "hw2_digits": per_digit(model, tiny), "hw2_runs": runs, "hw2_same_weights": True,
+            "hw2_momentum": momentum_verdict(runs), "ablation": ablation, "data": tiny}
+
+
+def test_hw2(tiny, hw2) -> None:
+    assert outcome("hw2", **hw2) == (True, "hw2: passed (7 checks)")
+    model = hw2["hw2_model"]
+    # BN left in train mode when evaluating: the "eval mode" column is what a forward pass in training mode gives
+    passed, text = outcome("hw2", **{**hw2, "hw2_digits": per_digit(model, tiny, eval_in_train_mode=True)})
+    assert not passed and "not yet (6 of 7" in text and "evaluate with model.eval()" in text
+    # a model that is not from the ablation
+    passed, text = outcome("hw2", **{**hw2, "hw2_model": MLP(bn=True)})
+    assert not passed and "is not one of the ablation's trained BN models" in text
+    # the train-mode passes on the ablation's model itself, not on a copy: its running statistics moved
+    ablation = copy.deepcopy(hw2["ablation"])
+    spoilt = ablation.models["BN | SGD", SEEDS[0]]
+    passed, text = outcome("hw2", **{**hw2, "ablation": ablation, "hw2_model": spoilt,
+                                     "hw2_digits": per_digit(spoilt, tiny, on_a_copy=False)})
+    assert not passed and "has run 10 more batches in training mode" in text and "copy.deepcopy" in text
+    # the weights compared wrongly, and the verdict of someone else's table
+    passed, text = outcome("hw2", **{**hw2, "hw2_same_weights": False})
+    assert not passed and "`hw2_same_weights` = False does not agree" in text
+    passed, text = outcome("hw2", **{**hw2, "hw2_momentum": other(hw2["hw2_momentum"])})
+    assert not passed and "`hw2_momentum`" in text and "row 'momentum None'" in text
+
+
+def test_hw2_momentum_not_set(tiny, hw2) -> None:
+    # momentum None in bn1 only
+    half = momentum_runs(tiny, half_cumulative_bn)
+    passed, text = outcome("hw2", **{**hw2, "hw2_runs": half, "hw2_momentum": momentum_verdict(half)})
+    assert not passed and "only 1 of the 2 BN layers has momentum None" in text
+    # momentum set on the MLP, where BN does not read it: both configs train and evaluate the same
+    unset = momentum_runs(tiny, on_the_mlp)
+    passed, text = outcome("hw2", **{**hw2, "hw2_runs": unset, "hw2_momentum": momentum_verdict(unset)})
+    assert not passed and "should have one config whose BN layers have momentum None" in text
+
+
+# Homework 3: a bias before BN is wasted
+
+def without_bias(layers=("fc1", "fc2")):
+    model = MLP(bn=True)
+    for name in layers:
+        old = getattr(model, name)
+        setattr(model, name, nn.Linear(old.in_features, old.out_features, bias=False))
+    return model
+
+
+def frozen_zero_bias():
+    model = MLP(bn=True)
+    for layer in (model.fc1, model.fc2):
+        nn.init.zeros_(layer.bias)
+        layer.bias.requires_grad_(False)
+    return model
+
+
+def bias_runs(data, make=without_bias):
+    return {o: mc.compare(partial(MLP, bn=True), {"BN": {"optimizer": optimizer(o)},
+                                                  "BN, no bias before BN": {"model": make, "optimizer": optimizer(o)}},
+                          SEEDS, data, EPOCHS, progress=False) for o in SHARED_LR}
+
+
+def bias_verdicts(runs):
+    return {o: mc.paired_differences(r, "BN").loc["BN, no bias before BN", "verdict"] for o, r in runs.items()}
+
+
+@pytest.fixture(scope="module")
+def hw3(tiny):
+    runs = bias_runs(tiny)
+    model = MLP(bn=True)
+    return {"hw3_redundant": model.fc1.bias.numel() + model.fc2.bias.numel(), "hw3_runs": runs,
+            "hw3_verdicts": bias_verdicts(runs), "MLP": MLP}
+
+
+def test_hw3(tiny, hw3) -> None:
+    assert outcome("hw3", **hw3) == (True, "hw3: passed (4 checks)")
+    # the wrong count: the output layer's bias counted too (no BN follows it), or BN's own γ and β
+    for wrong in (522, 1024):
+        passed, text = outcome("hw3", **{**hw3, "hw3_redundant": wrong})
+        assert not passed and f"`hw3_redundant` = {wrong} does not agree" in text
+    # the verdicts of someone else's table
+    swapped = {o: other(v) for o, v in hw3["hw3_verdicts"].items()}
+    passed, text = outcome("hw3", **{**hw3, "hw3_verdicts": swapped})
+    assert not passed and "`hw3_verdicts['SGD']`" in text
+    # only fc1 without a bias
+    half = bias_runs(tiny, partial(without_bias, ["fc1"]))
+    passed, text = outcome("hw3", **{**hw3, "hw3_runs": half, "hw3_verdicts": bias_verdicts(half)})
+    assert not passed and "fc2 still has a bias before BN" in text
+    # the biases set to 0 and frozen instead of removed
+    frozen = bias_runs(tiny, frozen_zero_bias)
+    passed, text = outcome("hw3", **{**hw3, "hw3_runs": frozen, "hw3_verdicts": bias_verdicts(frozen)})
+    assert not passed and "built with bias=False (a bias set to 0 or frozen is still a parameter)" in text
+    # the output layer's bias removed as well
+    also_out = bias_runs(tiny, partial(without_bias, ["fc1", "fc2", "out"]))
+    passed, text = outcome("hw3", **{**hw3, "hw3_runs": also_out, "hw3_verdicts": bias_verdicts(also_out)})
+    assert not passed and "out has no bias, but no BN follows it" in text
+    # one optimizer only
+    passed, text = outcome("hw3", **{**hw3, "hw3_runs": {"SGD": hw3["hw3_runs"]["SGD"]}})
+    assert not passed and "should be a dict with the keys 'SGD', 'Adam'" in text
