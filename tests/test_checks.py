@@ -62,3 +62,11 @@ def test_the_test_files_are_package_data() -> None:
     assert '"checks/*/*.py"' in text
     for lesson in LESSONS:
         assert list(mc.checks.tests_dir(lesson).glob("hw*.py"))
+
+
+def test_without_otter_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "otter", None)  # `import otter` now raises ImportError
+    with pytest.raises(ImportError, match="pip install otter-grader"):
+        mc.checks.Homework("01_intro")

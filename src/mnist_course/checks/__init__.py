@@ -93,7 +93,12 @@ class Homework:
     """
 
     def __init__(self, lesson: str):
-        import otter  # imported here: a second or two, only for the lessons that check homework
+        try:
+            import otter  # imported here: a second or two, only for the lessons that check homework
+        except ImportError as err:
+            raise ImportError("the homework checks need otter-grader, a dependency of mnist_course that is missing "
+                              "here: run `pip install otter-grader` (or reinstall the course's package), then run "
+                              "this cell again") from err
 
         self.lesson = lesson.removesuffix(".ipynb")
         self.tests_dir = tests_dir(self.lesson)
