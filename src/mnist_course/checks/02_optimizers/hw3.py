@@ -28,7 +28,7 @@ def rotation(degrees):
 def loss_of(fn, theta, name):
     try:
         out = fn(theta)
-    except Exception as error:  # noqa: BLE001: the student's function, whatever it raises
+    except Exception as error:  # noqa: BLE001 (the student's function, whatever it raises)
         raise AssertionError(f"`{name}` could not be evaluated on a tensor of points of shape {tuple(theta.shape)} "
                              f"({type(error).__name__}: {error}): write it like `valley`, for torch tensors whose "
                              "last dimension holds θ1 and θ2") from None
