@@ -65,7 +65,7 @@ def run_settings(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: 
             "max_lr": group.get("max_lr", group.get("initial_lr", group["lr"])), "momentum": momentum,
             "weight_decay": group.get("weight_decay", 0.0),
             "scheduler": type(scheduler).__name__ if scheduler is not None else None,
-            "batch_size": batch_size, "augment": getattr(augment, "__name__", type(augment).__name__) if augment else None}
+            "batch_size": batch_size, "augment": getattr(augment, "__name__", type(augment).__name__) if augment is not None else None}
 
 
 def compare(
