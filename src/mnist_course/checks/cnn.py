@@ -122,3 +122,20 @@ def brief_runs(result, name, augment, seeds, batch_size):
     assert all(len(r) == len(rates[0]) and all(math.isclose(a, b, rel_tol=1e-9) for a, b in zip(r, rates[0]))
                for r in rates), (f"`{name}`: the learning rates of the runs differ from epoch to epoch: give every "
                                  "config the same one-cycle schedule over the same epochs")
+
+
+def variant_runs(result, name, model, model_name, reference, what, augment, seeds, batch_size):
+    """`result` trains the budget CNN and, in its other config, a model like `model` (the student's), as brief runs."""
+    _, variant = roles(result, name, reference, what)
+    assert architecture(s.model_of(result, variant)) == architecture(model), (
+        f"`{name}`: config {variant!r} does not train a model like {model_name}: make {model_name}'s factory the "
+        "model of that config")
+    brief_runs(result, name, augment, seeds, batch_size)
+
+
+def variant_verdict(result, name, answer, answer_name, reference, what):
+    """`answer` is the verdict of the variant against the budget CNN in the student's own paired differences."""
+    s.is_verdict(answer, answer_name)
+    budget, variant = roles(result, name, reference, what)
+    s.agrees(answer, s.verdict(result, variant, budget), answer_name,
+             f'the "verdict" column of mc.paired_differences({name}, {budget!r}), row {variant!r}')

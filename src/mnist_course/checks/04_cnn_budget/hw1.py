@@ -13,7 +13,7 @@ from torch import nn
 import mnist_course as mc
 from mnist_course.checks import support as s
 from mnist_course.checks.cnn import (
-    architecture, brief_runs, convs, fresh, lesson, logits, number, own_model, roles, same_table, shapes,
+    convs, fresh, lesson, logits, number, own_model, same_table, shapes, variant_runs, variant_verdict,
 )
 
 OK_FORMAT = False  # otter's exception-based format
@@ -84,17 +84,12 @@ def covered(hw1_model, hw1_coverage, coverage):
 def runs(hw1_runs, hw1_model, make_budget_cnn, augment, DESIGN_SEEDS, BATCH_SIZE):
     result = s.comparison(hw1_runs, "hw1_runs", RUNS_HINT)
     model = own_model(hw1_model, "hw1_model", MODEL_HINT)
-    _, variant = roles(result, "hw1_runs", fresh(make_budget_cnn, "make_budget_cnn"), "the model without conv5")
-    assert architecture(s.model_of(result, variant)) == architecture(model), (
-        f"`hw1_runs`: config {variant!r} does not train a model like hw1_model: make hw1_model's factory the "
-        "model of that config")
-    brief_runs(result, "hw1_runs", augment, DESIGN_SEEDS, BATCH_SIZE)
+    variant_runs(result, "hw1_runs", model, "hw1_model", fresh(make_budget_cnn, "make_budget_cnn"), "the model without conv5",
+                 augment, DESIGN_SEEDS, BATCH_SIZE)
 
 
 @test_case(name="the verdict")
 def verdict(hw1_runs, hw1_verdict, make_budget_cnn):
     result = s.comparison(hw1_runs, "hw1_runs", RUNS_HINT)
-    s.is_verdict(hw1_verdict, "hw1_verdict")
-    reference, variant = roles(result, "hw1_runs", fresh(make_budget_cnn, "make_budget_cnn"), "the model without conv5")
-    s.agrees(hw1_verdict, s.verdict(result, variant, reference), "hw1_verdict",
-             f'the "verdict" column of mc.paired_differences(hw1_runs, {reference!r}), row {variant!r}')
+    variant_verdict(result, "hw1_runs", hw1_verdict, "hw1_verdict", fresh(make_budget_cnn, "make_budget_cnn"),
+                    "the model without conv5")

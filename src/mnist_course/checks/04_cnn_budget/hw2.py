@@ -15,7 +15,7 @@ from torch import nn
 import mnist_course as mc
 from mnist_course.checks import support as s
 from mnist_course.checks.cnn import (
-    architecture, brief_runs, convs, fresh, lesson, logits, number, own_model, roles, same_table, shapes,
+    convs, fresh, lesson, logits, number, own_model, same_table, shapes, variant_runs, variant_verdict,
 )
 
 OK_FORMAT = False  # otter's exception-based format
@@ -99,17 +99,12 @@ def covered(hw2_model, hw2_coverage, coverage):
 def runs(hw2_runs, hw2_model, make_budget_cnn, augment, DESIGN_SEEDS, BATCH_SIZE):
     result = s.comparison(hw2_runs, "hw2_runs", RUNS_HINT)
     model = own_model(hw2_model, "hw2_model", MODEL_HINT)
-    _, variant = roles(result, "hw2_runs", fresh(make_budget_cnn, "make_budget_cnn"), "the strided model")
-    assert architecture(s.model_of(result, variant)) == architecture(model), (
-        f"`hw2_runs`: config {variant!r} does not train a model like hw2_model: make hw2_model's factory the "
-        "model of that config")
-    brief_runs(result, "hw2_runs", augment, DESIGN_SEEDS, BATCH_SIZE)
+    variant_runs(result, "hw2_runs", model, "hw2_model", fresh(make_budget_cnn, "make_budget_cnn"), "the strided model",
+                 augment, DESIGN_SEEDS, BATCH_SIZE)
 
 
 @test_case(name="the verdict")
 def verdict(hw2_runs, hw2_verdict, make_budget_cnn):
     result = s.comparison(hw2_runs, "hw2_runs", RUNS_HINT)
-    s.is_verdict(hw2_verdict, "hw2_verdict")
-    reference, variant = roles(result, "hw2_runs", fresh(make_budget_cnn, "make_budget_cnn"), "the strided model")
-    s.agrees(hw2_verdict, s.verdict(result, variant, reference), "hw2_verdict",
-             f'the "verdict" column of mc.paired_differences(hw2_runs, {reference!r}), row {variant!r}')
+    variant_verdict(result, "hw2_runs", hw2_verdict, "hw2_verdict", fresh(make_budget_cnn, "make_budget_cnn"),
+                    "the strided model")
