@@ -16,6 +16,7 @@ from .plots import (
     confusion_matrix, most_confident_mistakes, plot_confusion, plot_failures, plot_history, plot_paired,
     show_digits,
 )
+from .seeds import seed, seed_offset, seeds
 from .train import (
     QUICK, default_device, environment_info, evaluate, fit, model_device, predict, synchronize, time_ms,
 )
@@ -27,6 +28,6 @@ __all__ = [
     "final_epoch", "find_mnist", "fit", "load_mnist", "load_model", "model_device", "models_dir",
     "most_confident_mistakes", "normalize", "paired_differences", "plot_confusion", "plot_failures",
     "plot_history", "plot_paired", "predict", "random_affine", "read_runs", "receptive_field_table", "restart_needed", "save_model",
-    "set_seed", "show_digits", "split_indices", "summarize", "summary", "synchronize", "time_ms", "warn_if_restart_needed",
+    "seed", "seed_offset", "seeds", "set_seed", "show_digits", "split_indices", "summarize", "summary", "synchronize", "time_ms", "warn_if_restart_needed",
 ]
 __version__ = "0.1.0"
