@@ -68,19 +68,20 @@ def empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def published_build(tmp_path_factory: pytest.TempPathFactory):
     """The site as GitHub Pages publishes it (tests/site_build.py), built once per test session; skips
-    without Quarto or npm, which the build needs."""
+    without Quarto or npm, which the build needs (fails instead in CI: tests/site_browser.py)."""
     import shutil
 
     import site_build
+    from site_browser import unavailable_or_fail
 
     quarto, how = site_build.find_quarto()
     if quarto is None:
-        pytest.skip(how)
+        unavailable_or_fail(how)
     if shutil.which("npm") is None:
-        pytest.skip("npm not found: the Pages workflow installs ONNX Runtime Web with it (install Node.js)")
+        unavailable_or_fail("npm not found: the Pages workflow installs ONNX Runtime Web with it (install Node.js)")
     try:
         result = site_build.build(tmp_path_factory.mktemp("clone"), quarto, how)
     except LookupError as err:
-        pytest.skip(str(err))
+        unavailable_or_fail(str(err))
     print(f"\nthe Pages workflow's build steps took {result.seconds:.1f} s (Quarto {how})")
     return result

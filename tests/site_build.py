@@ -84,7 +84,12 @@ def pages_build_steps() -> list[tuple[str, str]]:
 
 def build(out: Path, quarto: str, how: str) -> Build:
     """Run the Pages workflow's build steps on a clean copy in `out`; AssertionError with the step's
-    output when one fails."""
+    output when one fails. SITE_BUILD_REUSE=<folder> (for working on the site's CSS and scripts, never in
+    CI) takes a finished build's clean copy instead: the folder that holds its _site/."""
+    reuse = os.environ.get("SITE_BUILD_REUSE")
+    if reuse and not os.environ.get("CI"):
+        assert (Path(reuse) / "_site" / "index.html").is_file(), f"SITE_BUILD_REUSE={reuse}: no _site/index.html there"
+        return Build(Path(reuse), 0.0, f"{how}; the build reused from {reuse}")
     clone = clean_copy(out)
     env = {**os.environ, "PATH": f"{Path(quarto).parent}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}"
                                  f"{os.environ.get('PATH', '')}"}

@@ -9,8 +9,8 @@ the page's weight, and that no request leaves the site.
 Tests the site as GitHub Pages publishes it: the Pages workflow's build steps on a clean copy of the
 repository (`published_build` in conftest.py, built once per session and shared with test_site.py),
 which must hold demo.html, ONNX Runtime Web in demo/ort/ and the lessons' models in notebooks/models/.
-Needs Quarto and npm for that build and /usr/bin/chromium (`apt-get install chromium`); skips with
-the reason otherwise. The site is served from 127.0.0.1 by a server that lives as long as this
+Needs Quarto and npm for that build and a Chromium (tests/site_browser.py: Debian's, or Playwright's
+own); skips with the reason otherwise, and fails instead when CI=true. The site is served from 127.0.0.1 by a server that lives as long as this
 module's tests. Screenshots of the page with a drawn digit go to test-artifacts/ (demo*.png).
 """
 
@@ -33,11 +33,9 @@ import mnist_course as mc
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import serve  # noqa: E402  (tools/serve.py: `make serve`)
+import site_browser  # noqa: E402  (tests/site_browser.py: which Chromium, skip or fail in CI)
 
 ARTIFACTS = Path(os.environ.get("MNIST_TEST_ARTIFACTS", ROOT / "test-artifacts"))
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 MODELS = {"cnn": "lesson4_cnn.onnx", "mlp": "lesson1_mlp.onnx"}
 RUNTIME = ["ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"]
 # Lesson 4's CNN with its feature maps as outputs, and its manifest (tools/feature_maps.py, at site build):
@@ -49,18 +47,10 @@ PAGE_BYTES_BEFORE = 15_729_876
 PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
 
 
-def missing() -> str | None:
-    """Why the browser tests cannot run here, or None."""
-    if not Path(CHROMIUM).is_file():
-        return f"no Chromium at {CHROMIUM}: apt-get install -y chromium"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Playwright is not installed: pip install playwright (it is in the dev extras)"
-    return None
-
-
-pytestmark = pytest.mark.skipif(missing() is not None, reason=str(missing()))
+@pytest.fixture(scope="module", autouse=True)
+def _browser_available() -> None:
+    """Skips the module's tests without a browser; fails them in CI (tests/site_browser.py)."""
+    site_browser.require()
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +88,7 @@ def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, timeout=60_000)
+        browser = site_browser.launch(p, timeout=60_000)
         yield browser
         browser.close()
 
@@ -687,10 +677,7 @@ def axe_violations(page: object, published_build: object) -> list[str]:
     """axe-core's serious and critical violations on `page` (the approach of test_site.py)."""
     from test_site import AXE_RUN
 
-    axe = next((p for p in (published_build.clone / "node_modules" / "axe-core" / "axe.min.js",
-                            ROOT / "node_modules" / "axe-core" / "axe.min.js") if p.is_file()), None)
-    if axe is None:
-        pytest.skip("axe-core is not installed (npm ci installs it from package-lock.json)")
+    axe = site_browser.axe_script(published_build.clone, ROOT)
     page.add_script_tag(path=str(axe))
     return [f"{v['impact']} {v['id']} at {v['nodes']}" for v in page.evaluate(AXE_RUN)
             if v["impact"] in ("serious", "critical")]

@@ -296,6 +296,30 @@ def test_test_workflow_runs_the_readme_test_command() -> None:
         "install Quarto so that the render tests run"
 
 
+def test_browser_tests_cannot_skip_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a browser the browser tests skip on a laptop but fail with CI=true (issue 44), and CI
+    installs one: Debian's as root, else Playwright's own (a GitHub runner)."""
+    import site_browser
+
+    monkeypatch.setenv("CHROMIUM", "/nonexistent/chromium")
+    site_browser.find.cache_clear()
+    try:
+        monkeypatch.setenv("CI", "true")
+        with pytest.raises(pytest.fail.Exception, match="CI=true and the browser tests cannot run"):
+            site_browser.require()
+        monkeypatch.delenv("CI")
+        with pytest.raises(pytest.skip.Exception, match="/nonexistent/chromium"):
+            site_browser.require()
+    finally:
+        site_browser.find.cache_clear()
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "python -m playwright install --with-deps chromium" in ci and "apt-get install" in ci
+    assert ci.index("playwright install") < ci.rindex("make test")
+    wf = _workflow("test.yml")
+    step = next(s for s in _steps(wf) if "bash .ci/run" in s.get("run", ""))
+    assert step.get("env", {}).get("CI") == "true"
+
+
 def test_pages_workflow_publishes_both_editions() -> None:
     wf = _workflow("pages.yml")
     assert wf["permissions"].get("pages") == "write" and wf["permissions"].get("id-token") == "write"
@@ -568,17 +592,16 @@ def test_editions_say_which_they_are(sites: dict[str, Site]) -> None:
 @pytest.fixture(scope="module")
 def published(sites: dict[str, Site]) -> Iterator[tuple[str, object]]:
     """(URL, browser): the Pages build of the clean copy served on 127.0.0.1, and headless Chromium."""
-    import test_demo  # the browser settings of the demo tests (Debian's Chromium, its flags)
+    import site_browser  # which Chromium (Debian's or Playwright's own); skip, or fail in CI
 
-    if not Path(test_demo.CHROMIUM).is_file():
-        pytest.skip(f"no Chromium at {test_demo.CHROMIUM}: apt-get install -y chromium")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is in the dev extras")
+    site_browser.require()
+    from playwright import sync_api
     server = serve.make_server(sites["instructor"].folder, quiet=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=test_demo.CHROMIUM, args=test_demo.CHROMIUM_FLAGS)
+            browser = site_browser.launch(p)
             yield f"http://127.0.0.1:{server.server_address[1]}", browser
             browser.close()
     finally:
@@ -707,10 +730,9 @@ AXE_RUN = """async () => {
 def audit(sites: dict[str, Site], published: tuple[str, object], published_build: site_build.Build):
     """audit(edition, size) -> {page: {"width": scrollWidth, "violations": axe-core's}}: every page of
     the edition opened once at that size, axe-core (npm, node_modules/axe-core) run on it."""
-    axe = next((p for p in (published_build.clone / "node_modules" / "axe-core" / "axe.min.js",
-                            ROOT / "node_modules" / "axe-core" / "axe.min.js") if p.is_file()), None)
-    if axe is None:
-        pytest.skip("axe-core is not installed (npm ci installs it from package-lock.json)")
+    import site_browser
+
+    axe = site_browser.axe_script(published_build.clone, ROOT)
     base, browser = published
     done: dict[tuple[str, str], dict] = {}
 
