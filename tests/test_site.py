@@ -724,12 +724,38 @@ AXE_RUN = """async () => {
   return result.violations.map(v => ({id: v.id, impact: v.impact,
     nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}));
 }"""
+# How a page reads (issue 44), measured in the same visit as axe-core: printed text outputs whose lines
+# wrap (more line boxes than lines), and those wider than their box that are not a focusable scroll box
+# with the cue.
+READING = r"""() => {
+  const lineBoxes = el => {
+    const tops = new Set(), walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      const range = document.createRange();
+      range.selectNodeContents(n);
+      for (const r of range.getClientRects()) if (r.width > 0) tops.add(Math.round(r.top));
+    }
+    return tops.size;
+  };
+  const outputs = [...document.querySelectorAll("main .cell-output > pre")];
+  const name = (p, i) => `output ${i + 1}: ${p.textContent.trim().split("\n")[0].slice(0, 50)}`;
+  return {
+    outputs: outputs.length,
+    wrapped: outputs.map((p, i) => lineBoxes(p) > p.textContent.replace(/\n+$/, "").split("\n").length ? name(p, i) : null)
+                    .filter(Boolean),
+    scrolling: outputs.filter(p => p.scrollWidth > p.clientWidth + 1).length,
+    unreachable: outputs.map((p, i) => p.scrollWidth > p.clientWidth + 1 &&
+                             !(p.tabIndex === 0 && p.classList.contains("scrolls-x") &&
+                               getComputedStyle(p, "::after").content.includes("scroll sideways")) ? name(p, i) : null)
+                        .filter(Boolean),
+  };
+}"""
 
 
 @pytest.fixture(scope="module")
 def audit(sites: dict[str, Site], published: tuple[str, object], published_build: site_build.Build):
-    """audit(edition, size) -> {page: {"width": scrollWidth, "violations": axe-core's}}: every page of
-    the edition opened once at that size, axe-core (npm, node_modules/axe-core) run on it."""
+    """audit(edition, size) -> {page: {"width": scrollWidth, "violations": axe-core's, "reading": READING's}}:
+    every page of the edition opened once at that size, axe-core (npm, node_modules/axe-core) run on it."""
     import site_browser
 
     axe = site_browser.axe_script(published_build.clone, ROOT)
@@ -748,8 +774,10 @@ def audit(sites: dict[str, Site], published: tuple[str, object], published_build
                     page.goto(f"{base}/{prefix}{rel.as_posix()}", wait_until="load")
                     page.wait_for_timeout(200)  # the search box and the page's own script
                     width = page.evaluate("document.documentElement.scrollWidth")
+                    reading = page.evaluate(READING)
                     page.add_script_tag(path=str(axe))
-                    results[f"{prefix}{rel.as_posix()}"] = {"width": width, "violations": page.evaluate(AXE_RUN)}
+                    results[f"{prefix}{rel.as_posix()}"] = {"width": width, "violations": page.evaluate(AXE_RUN),
+                                                            "reading": reading}
                     page.close()
             finally:
                 context.close()
@@ -774,3 +802,23 @@ def test_no_serious_accessibility_violations(audit, edition: str, size: str) -> 
     found = [f"{rel}: {v['impact']} {v['id']} at {v['nodes']}" for rel, r in audit(edition, size).items()
              for v in r["violations"] if v["impact"] in ("critical", "serious")]
     assert found == [], "\n".join(found)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The site reads well everywhere (issue 44)
+# ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_text_outputs_keep_their_lines(audit, edition: str, size: str) -> None:
+    """Printed text (the lessons' text tables) is never wrapped, so its columns stay aligned; a line
+    wider than the page scrolls inside the output's own box, reachable with the keyboard and marked
+    with the "scroll sideways for more" cue."""
+    results = audit(edition, size)
+    wrapped = [f"{rel}: {o}" for rel, r in results.items() for o in r["reading"]["wrapped"]]
+    assert wrapped == [], "text outputs whose lines wrap:\n" + "\n".join(wrapped)
+    unreachable = [f"{rel}: {o}" for rel, r in results.items() for o in r["reading"]["unreachable"]]
+    assert unreachable == [], "wide text outputs that are not a focusable scroll box with the cue:\n" + "\n".join(unreachable)
+    assert sum(r["reading"]["outputs"] for r in results.values()) > 50
+    if size == "phone":
+        assert sum(r["reading"]["scrolling"] for r in results.values()) > 0, "no wide output to check the box with"
