@@ -1,6 +1,7 @@
 """Do a lesson's conclusions survive a rerun? Re-run lessons and compare every verdict and chosen setting.
 
     python tools/verdicts.py [--threads N] [NOTEBOOK ...]          (default: every lesson, see tools/lessons.py)
+    python tools/verdicts.py --fresh-seeds [OFFSET] [NOTEBOOK ...] (rerun with every seed shifted, default 1000)
     python tools/verdicts.py --from-executed RUN.ipynb [NOTEBOOK]  (compare a run made elsewhere, no execution)
 
 A lesson's conclusions must not depend on the machine: with another torch thread count (or another
@@ -26,6 +27,16 @@ cell when the cell shows more than one, the row label and the column. Flips are 
 status is 0 whenever the comparison ran, 1 when a notebook fails to execute (the failing cell is named)
 or the rerun's thread count is not the one asked for, 2 when a notebook is not found.
 Environment variables pass through to the kernel (MNIST_COURSE_QUICK=1 for a quick run, MNIST_DATA_DIR).
+
+Fresh seeds. A thread-count rerun keeps every seed, so it re-adds the same numbers in another order: it
+checks that a conclusion does not hang on rounding, not that it is more than the luck of the seeds.
+`--fresh-seeds OFFSET` (default 1000) runs the copy with MNIST_COURSE_SEED_OFFSET=OFFSET, which shifts
+every seed a lesson draws through `mc.seed` / `mc.seeds` (src/mnist_course/seeds.py): other initial
+weights, batch orders and dropout masks, so every verdict is measured again on new seeds. It keeps the
+committed run's thread count unless --threads is given, so that only the seeds change. Setting
+MNIST_COURSE_SEED_OFFSET in the environment does the same (`MNIST_COURSE_SEED_OFFSET=1000 make verdicts`).
+A conclusion a lesson states in its main text must come out the same; benchmarks/README.md keeps the
+tables ("fresh seeds").
 """
 
 from __future__ import annotations
@@ -51,6 +62,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = ROOT / "_verdicts"
 CHOICE = re.compile(r"(chosen|final recipe|variants detectably better)", re.IGNORECASE)
 THREADS = re.compile(r"(\d+) CPU threads?")
+SEED_OFFSET = "MNIST_COURSE_SEED_OFFSET"  # read by mnist_course.seeds
 
 
 class VerdictKey(NamedTuple):
@@ -301,10 +313,11 @@ class ExecutionFailed(Exception):
 
 
 def run(path: Path, threads: int, scratch: Path = SCRATCH, timeout: int = 1800,
-        source: nbformat.NotebookNode | None = None) -> nbformat.NotebookNode:
+        source: nbformat.NotebookNode | None = None, seed_offset: int | None = None) -> nbformat.NotebookNode:
     """Execute a copy of `path` (or of `source`, its already-read content) in `scratch` on a fresh
-    `python3` kernel with OMP_NUM_THREADS = MKL_NUM_THREADS = `threads`; the executed copy is written
-    to `scratch/<name>` and returned. Raises ExecutionFailed naming the failing code cell."""
+    `python3` kernel with OMP_NUM_THREADS = MKL_NUM_THREADS = `threads` (and MNIST_COURSE_SEED_OFFSET =
+    `seed_offset` when given); the executed copy is written to `scratch/<name>` and returned. Raises
+    ExecutionFailed naming the failing code cell."""
     nb = nbformat.read(path, as_version=4) if source is None else nbformat.from_dict(source)
     scratch.mkdir(parents=True, exist_ok=True)
     target = scratch / path.name
@@ -315,6 +328,8 @@ def run(path: Path, threads: int, scratch: Path = SCRATCH, timeout: int = 1800,
         current[:] = [cell_index]
 
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    if seed_offset is not None:
+        env[SEED_OFFSET] = str(seed_offset)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", coalesce_streams=True, record_timing=False,
                             resources={"metadata": {"path": str(scratch)}}, on_cell_start=started)
     try:
@@ -341,7 +356,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="verdicts.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", type=Path, help="lesson notebooks (default: every lesson)")
-    parser.add_argument("--threads", type=int, default=1, help="OMP/MKL threads of the rerun's kernel (default 1)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="OMP/MKL threads of the rerun's kernel (default 1; with fresh seeds, the committed run's)")
+    parser.add_argument("--fresh-seeds", type=int, nargs="?", const=1000, default=None, metavar="OFFSET",
+                        help="rerun with MNIST_COURSE_SEED_OFFSET=OFFSET (default 1000): every seed the lesson "
+                             "draws shifted, the thread count kept")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell (default 1800)")
     parser.add_argument("--scratch", type=Path, default=SCRATCH,
                         help="where the copies run (default: _verdicts/ at the repository root; for a real "
@@ -351,8 +370,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="compare this already-executed notebook with the committed one instead of running "
                              "(the committed one: the NOTEBOOK given, else notebooks/<name of PATH>)")
     args = parser.parse_args(argv)
-    if args.threads < 1:
+    if args.threads is not None and args.threads < 1:
         parser.error("--threads must be at least 1")
+    if args.fresh_seeds is None and os.environ.get(SEED_OFFSET, "").strip() not in ("", "0"):
+        try:
+            args.fresh_seeds = int(os.environ[SEED_OFFSET])
+        except ValueError:
+            parser.error(f"{SEED_OFFSET}={os.environ[SEED_OFFSET]!r} is not a whole number")
+    if args.fresh_seeds is not None and args.fresh_seeds < 1:
+        parser.error("--fresh-seeds needs an offset of at least 1 (0 would rerun the committed seeds)")
 
     if args.from_executed:
         if len(args.notebooks) > 1:
@@ -374,24 +400,28 @@ def main(argv: list[str] | None = None) -> int:
         if args.from_executed:
             rerun, how = nbformat.read(args.from_executed, as_version=4), f"`{args.from_executed.as_posix()}`"
         else:
-            print(f"{path.name}: running a copy at {args.threads} CPU thread(s) in {args.scratch} ...",
+            threads = args.threads or ((rerun_threads(committed) or 1) if args.fresh_seeds else 1)
+            seeds = f", seeds shifted by {args.fresh_seeds}" if args.fresh_seeds else ""
+            print(f"{path.name}: running a copy at {threads} CPU thread(s){seeds} in {args.scratch} ...",
                   file=sys.stderr, flush=True)
             start = time.perf_counter()
             try:
-                rerun = run(path, args.threads, args.scratch, args.timeout, source=committed)
+                rerun = run(path, threads, args.scratch, args.timeout, source=committed, seed_offset=args.fresh_seeds)
             except ExecutionFailed as err:
                 print(f"verdicts: {err}", file=sys.stderr, flush=True)
                 failures.append(str(err))
                 continue
             print(f"{path.name}: ran in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
-            how = f"a rerun at {args.threads} CPU thread{'s' if args.threads > 1 else ''}"
+            how = f"a rerun at {threads} CPU thread{'s' if threads > 1 else ''}"
+            if args.fresh_seeds:
+                how = f"a rerun with fresh seeds (every seed + {args.fresh_seeds}) at {threads} CPU thread{'s' if threads > 1 else ''}"
             got = rerun_threads(rerun)
             if got is None:
                 print(f"verdicts: warning: {path.name} prints no 'Made with: ... N CPU threads' line: its thread "
                       "count is unchecked", file=sys.stderr, flush=True)
-            elif got != args.threads:
+            elif got != threads:
                 failures.append(f"{path.name}: the rerun's Made with line shows {got} CPU threads, not "
-                                f"{args.threads}: its verdicts are not those of a {args.threads}-thread run")
+                                f"{threads}: its verdicts are not those of a {threads}-thread run")
         text = report(path.name, committed, rerun, how)
         print(text, flush=True)
         if args.markdown:
