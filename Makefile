@@ -15,7 +15,7 @@ STAMP      := $(VENV)/.installed-$(shell printf '%s' '$(TORCH_SPEC) $(CONSTRAINT
 # Quarto is looked up when a recipe runs (PATH first, then the venv's quarto-cli).
 FIND_QUARTO = $$(command -v quarto || { test -x $(VENV)/bin/quarto && echo $(VENV)/bin/quarto; })
 
-.PHONY: help setup site serve floors test unit nbtest studenttest execute verdicts student badges images bench lock quarto-check clean
+.PHONY: help setup site serve floors colab test unit nbtest studenttest execute verdicts student badges images bench lock quarto-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -108,6 +108,15 @@ floors: ## install the lowest allowed versions in .venv-floors; run the package'
 	  tests/test_inspection.py tests/test_export.py tests/test_plots.py tests/test_colab.py
 	MNIST_COURSE_QUICK=1 PYTHONPATH=tests $(FLOORS_VENV)/bin/python -m pytest --nbval-lax notebooks/01_intro.ipynb \
 	  --nbval-current-env -p nbval_history -p no:cacheprovider
+
+# The Colab canary (tools/colab.py): a venv of Colab's Python with Colab's versions of the packages the course
+# touches, then every lesson in quick mode on its kernel, installing the course with its own first cell.
+# COLAB_FREEZE: Colab's pip-freeze.txt (a file or URL; default ../shared/colab/ when there, else GitHub).
+# COLAB_PYTHON: the interpreter of Colab's Python version (default pythonX.Y, e.g. python3.13).
+COLAB_FREEZE ?=
+COLAB_PYTHON ?=
+colab: ## the Colab canary: install the course on Colab's package set, run every lesson (quick); see README
+	$(or $(wildcard $(PY)),python3) tools/colab.py $(if $(COLAB_FREEZE),--freeze $(COLAB_FREEZE)) $(if $(COLAB_PYTHON),--python $(COLAB_PYTHON)) $(if $(NB),--lessons $(NB))
 
 lock: ## refresh constraints.txt: install pyproject.toml's newest allowed versions in a temporary venv, pin them
 	@test -n "$(PYTHON)" || { echo "No python3 found: install Python 3.10+ (3.11 preferred)"; exit 1; }

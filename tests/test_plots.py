@@ -10,6 +10,10 @@ from torch import nn
 
 import mnist_course as mc
 
+# Any warning a plotting helper prints is an error here: on Colab's versions (pandas 2.2.3, matplotlib 3.10.0)
+# a warning shows under the student's figure (`make colab` runs the lessons on those versions).
+pytestmark = pytest.mark.filterwarnings("error")
+
 
 @pytest.fixture(autouse=True)
 def close_figures():
@@ -88,3 +92,18 @@ def test_confusion_matrix_adds_up(trained: nn.Module, small: mc.MNISTSplits) -> 
     ax = mc.plot_confusion(trained, small.x_test, small.y_test)
     assert ax.get_xlabel() == "predicted label" and ax.get_ylabel() == "true label"
     assert f"{accuracy:.2f}%" in ax.get_title()
+
+
+@pytest.mark.parametrize("configs", [1, 3])
+def test_paired_dot_plot_has_a_dot_per_seed_and_the_interval(configs: int) -> None:
+    """One row (lesson 3's single contrast) or several; the interval's ends are the table's."""
+    rows = [dict(config=c, seed=s, val_acc=90 + k + 0.1 * s * (k + 1)) for k, c in enumerate(["ref", "x", "y", "z"][:configs + 1])
+            for s in range(3)]
+    differences = mc.paired_differences(pd.DataFrame(rows), "ref")
+    ax = mc.plot_paired(differences)
+    assert len(ax.collections) >= 3  # one scatter per seed
+    bars = [c for c in ax.collections if type(c).__name__ == "LineCollection"]
+    ends = sorted(x for segment in bars[0].get_segments() for x in segment[:, 0])
+    expected = sorted(list(differences["ci_low"]) + list(differences["ci_high"]))
+    assert ends == pytest.approx(expected)
+    assert ax.get_xlabel().startswith("validation accuracy: config minus ref")

@@ -1,43 +1,84 @@
 """After the Colab install cell: say when the runtime must restart to use what pip just installed.
 
-Colab preloads torch, numpy, pandas, matplotlib and more. `%pip install` leaves a package that already
-satisfies the course's floors alone, but if a floor is newer than Colab's copy, pip upgrades it on disk
-while the old version stays imported, and `-q` can hide Colab's restart prompt. `restart_needed` finds
-such packages by comparing each imported module's version with the one now installed.
+The course's install cell first writes every installed package's version to `PINS`
+(`pip list --format=freeze`), then installs the course with those versions as constraints (`pip install
+-c PINS ...`), so pip only adds packages and the runtime needs no restart. This module is the safety net
+for when that does not hold (a changed cell, a package installed by hand): a package that pip replaced on
+disk while its old version is still imported (Colab imports torch, numpy, pandas, matplotlib, ipywidgets,
+google.protobuf and more before the first cell runs) keeps running the old code until the runtime restarts,
+and `-q` can hide Colab's own restart prompt.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from importlib import metadata
+from pathlib import Path
 
-#: Distributions the course needs that Colab preloads: (distribution name, module name).
-PRELOADED = (("torch", "torch"), ("torchvision", "torchvision"), ("numpy", "numpy"), ("pandas", "pandas"),
-             ("matplotlib", "matplotlib"), ("seaborn", "seaborn"), ("scipy", "scipy"), ("tqdm", "tqdm"),
-             ("platformdirs", "platformdirs"))
+#: The list of packages (`name==version` lines) that the install cell writes before it installs.
+PINS = Path("/tmp/colab-pins.txt")
 
 
-def restart_needed(packages: tuple[tuple[str, str], ...] = PRELOADED) -> list[str]:
-    """`"name: imported X, installed Y"` for each package whose imported version differs from the one
-    installed on disk (empty when nothing needs a restart). Modules not yet imported are fine."""
-    stale = []
-    for dist, module in packages:
-        loaded = getattr(sys.modules.get(module), "__version__", None)
-        if loaded is None:
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _public(version: str) -> str:
+    return version.split("+")[0]  # 2.11.0+cpu is the 2.11.0 that pip sees
+
+
+def _read_pins(path: Path) -> dict[str, str]:
+    """{canonical name: version} of the `name==version` lines of `path` ({} if there is no such file)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return {}
+    pins = {}
+    for line in lines:
+        name, sep, version = line.strip().partition("==")
+        if sep and name and not name.startswith("#"):
+            pins[_canonical(name)] = version.strip()
+    return pins
+
+
+def restart_needed(before: str | Path | None = PINS) -> list[str]:
+    """One line per package whose imported code is not the code now installed (empty when nothing
+    needs a restart).
+
+    Every imported top-level module that an installed distribution provides is looked at, not a fixed
+    list: `"name: imported X, installed Y"` when the module's `__version__` is not its distribution's
+    installed version, and, with `before` (the `name==version` list the install cell wrote before it
+    installed; skipped when the file does not exist), `"name: X before the install, Y now"` for an imported
+    package whose version the install changed (modules without `__version__`, e.g. `google.protobuf`'s
+    namespace). Packages not imported are fine; so are packages the install added.
+    """
+    old = _read_pins(Path(before)) if before is not None else {}
+    stale: dict[str, str] = {}
+    for module_name, dist_names in metadata.packages_distributions().items():
+        module = sys.modules.get(module_name)
+        if module is None:
             continue
-        try:
-            installed = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-        if installed.split("+")[0] != loaded.split("+")[0]:  # 2.5.1+cu121 is the 2.5.1 that pip sees
-            stale.append(f"{dist}: imported {loaded}, installed {installed}")
-    return stale
+        for dist_name in dict.fromkeys(dist_names):
+            try:
+                installed = metadata.version(dist_name)
+            except metadata.PackageNotFoundError:
+                continue
+            key = _canonical(dist_name)
+            if key in stale:
+                continue
+            loaded = getattr(module, "__version__", None)
+            if len(dist_names) == 1 and isinstance(loaded, str) and _public(loaded) != _public(installed):
+                stale[key] = f"{dist_name}: imported {loaded}, installed {installed}"
+            elif key in old and _public(old[key]) != _public(installed):
+                stale[key] = f"{dist_name}: {old[key]} before the install, {installed} now"
+    return sorted(stale.values())
 
 
-def warn_if_restart_needed() -> bool:
-    """Print what to do when `restart_needed()` finds a package; True if it did."""
-    stale = restart_needed()
+def warn_if_restart_needed(before: str | Path | None = PINS) -> bool:
+    """Print what to do when `restart_needed(before)` finds a package; True if it did."""
+    stale = restart_needed(before)
     if stale:
-        print("The install upgraded packages that this runtime had already imported:\n  " + "\n  ".join(stale) +
+        print("The install replaced packages that this runtime had already imported:\n  " + "\n  ".join(stale) +
               "\nRestart the runtime (Runtime > Restart session), then run the notebook again from the top.")
     return bool(stale)

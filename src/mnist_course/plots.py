@@ -69,8 +69,8 @@ def plot_paired(differences: pd.DataFrame, ax: Axes | None = None, title: str | 
     for k, (seed, colour) in enumerate(zip(seeds, palette)):
         offset = (k - (len(seeds) - 1) / 2) * 0.06
         ax.scatter(differences[seed], [r + offset for r in rows], color=colour, s=22, label=seed, zorder=3)
-    ax.errorbar(differences["mean"], list(rows),
-                xerr=[differences["mean"] - differences["ci_low"], differences["ci_high"] - differences["mean"]],
+    mean, low, high = (differences[c].to_numpy(dtype=float) for c in ("mean", "ci_low", "ci_high"))
+    ax.errorbar(mean, list(rows), xerr=np.vstack([mean - low, high - mean]),  # arrays: no pandas FutureWarning
                 fmt="D", color="black", capsize=4, markersize=6, zorder=2,
                 label=f"mean, {differences.attrs.get('confidence', 0.95):.0%} CI")
     ax.axvline(0, color="grey", linewidth=1, linestyle="--")
