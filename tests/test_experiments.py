@@ -73,6 +73,47 @@ def test_compare_shares_weights_of_the_layers_variants_have_in_common(small: mc.
     assert torch.equal(plain[2], bn[4]) and torch.equal(plain[3], bn[5])
 
 
+def test_compare_applies_a_configs_init_to_the_shared_start(small: mc.MNISTSplits) -> None:
+    """An init a config asks for is not undone by the shared start: He's uniform init, the default draw
+    times sqrt(6), starts from sqrt(6) x the other configs' weights of the same seed, and trains paired."""
+    starts = {}
+
+    def recording(name: str, lr: float = 0.1):
+        def make(params):
+            params = list(params)
+            starts[name] = [p.detach().clone() for p in params]
+            return torch.optim.SGD(params, lr=lr)
+        return make
+
+    def he_scale(model: nn.Module) -> None:
+        for layer in model.modules():
+            if isinstance(layer, nn.Linear):
+                layer.weight.mul_(6 ** 0.5)
+
+    redrawn = []
+
+    def redraw(model: nn.Module) -> None:  # an init that draws new random numbers
+        nn.init.normal_(model.fc1.weight)
+        redrawn.append(model.fc1.weight.detach().clone())
+
+    configs = {"default": {"optimizer": recording("default")},
+               "he": {"optimizer": recording("he"), "init": he_scale},
+               "he, no training": {"optimizer": recording("frozen", lr=0.0), "init": he_scale},
+               "redrawn": {"optimizer": recording("redrawn"), "init": redraw},
+               "none": {"optimizer": recording("none"), "init": None}}
+    result = mc.compare(MLP, configs, seeds=[4], data=small.subset(300, 100), epochs=1, progress=False)
+    default, he = starts["default"], starts["he"]  # fc1.w, fc1.b, fc2.w, fc2.b
+    assert torch.allclose(he[0], 6 ** 0.5 * default[0]) and torch.allclose(he[2], 6 ** 0.5 * default[2])
+    assert not torch.equal(he[0], default[0])
+    assert torch.equal(he[1], default[1]) and torch.equal(he[3], default[3]), "the biases are not scaled"
+    assert torch.equal(starts["none"][0], default[0]), "init=None is no init"
+    assert not torch.equal(starts["redrawn"][0], default[0]) and torch.equal(starts["redrawn"][2], default[2])
+    assert torch.equal(result.models["he, no training", 4].fc1.weight, he[0]), "the init is applied once, before training"
+    mc.compare(MLP, {"redrawn": {"optimizer": recording("again"), "init": redraw}}, seeds=[4],
+               data=small.subset(300, 100), epochs=1, progress=False)
+    assert torch.equal(redrawn[0], redrawn[1]), "an init that draws is seeded: the same start for the same seed"
+
+
 def test_compare_same_config_twice_gives_the_same_history(small: mc.MNISTSplits) -> None:
     """Same start, same data order, same dropout masks: identical runs."""
     def make_model() -> nn.Module:

@@ -82,11 +82,17 @@ def compare(
     """Train every config for every seed, each run from the same start, and tabulate.
 
     A config is a dict with an `optimizer` factory (`params -> Optimizer`) and, optionally,
-    a `model` factory (replacing `make_model`), a `scheduler` factory (`optimizer -> scheduler`)
-    and any other `fit` keyword (`batch_size`, `augment`, ...). For each seed, `make_model()`
-    builds the reference initial weights and every config's model starts from them (all
-    parameters and buffers whose name and shape match); every run sees the same data order
-    (its own CPU generator seeded with the seed) and the same global RNG state (dropout,
+    a `model` factory (replacing `make_model`), a `scheduler` factory (`optimizer -> scheduler`),
+    an `init` (see below) and any other `fit` keyword (`batch_size`, `augment`, ...). For each
+    seed, `make_model()` builds the reference initial weights and every config's model starts from
+    them (all parameters and buffers whose name and shape match). A config that asks for another
+    initialization gives it as `init`, a function that changes the model in place (its return
+    value is ignored): it is applied after the shared start is copied in, so that the shared start
+    does not undo it, with the random generators seeded with the seed again. An `init` that
+    rescales the shared start (He's uniform init is PyTorch's default draw times sqrt(6)) keeps the
+    runs paired: the same random numbers, scaled; one that draws new weights gives that config its
+    own start (the same for every call with that seed). Every run sees the same data order (its
+    own CPU generator seeded with the seed) and the same global RNG state (dropout,
     augmentation). Models are built on the CPU, so the initial weights are the same on every
     device, then moved to `device` (default: the device of `data`). With `test=True` the test
     accuracy of each final model is added (`final.test_acc`, `summary.test_acc_mean/sd`).
@@ -103,6 +109,11 @@ def compare(
             own = model.state_dict()
             model.load_state_dict({k: v for k, v in reference.items() if k in own and own[k].shape == v.shape},
                                   strict=False)
+            init = config.pop("init", None)
+            if init is not None:  # the config's own initialization, applied to the shared start (not undone by it)
+                set_seed(seed)
+                with torch.no_grad():
+                    init(model)
             model.to(device)
             optimizer = config.pop("optimizer")(model.parameters())
             make_scheduler = config.pop("scheduler", None)
