@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -107,3 +108,50 @@ def test_paired_dot_plot_has_a_dot_per_seed_and_the_interval(configs: int) -> No
     expected = sorted(list(differences["ci_low"]) + list(differences["ci_high"]))
     assert ends == pytest.approx(expected)
     assert ax.get_xlabel().startswith("validation accuracy: config minus ref")
+
+
+def test_paired_dot_plot_gives_every_seed_its_own_colour_and_shape() -> None:
+    """Five seeds (lesson 3's): no two dots alike, and no two colours close (orange and vermillion were)."""
+    rows = [dict(config=c, seed=s, val_acc=90 + k + 0.1 * s) for k, c in enumerate(["ref", "x"]) for s in range(2, 7)]
+    ax = mc.plot_paired(mc.paired_differences(pd.DataFrame(rows), "ref"))
+    dots = [c for c in ax.collections if type(c).__name__ == "PathCollection"]
+    assert len(dots) == 5
+    colours = [tuple(c.get_facecolor()[0][:3]) for c in dots]
+    assert min(sum((a - b) ** 2 for a, b in zip(p, q)) ** 0.5 for i, p in enumerate(colours) for q in colours[i + 1:]) > 0.25
+    assert len({mc.plots.SEED_MARKERS[k] for k in range(5)}) == 5
+
+
+def lr_runs() -> pd.DataFrame:
+    rows = []
+    for o, grid in {"SGD": [0.01, 0.1, 1.0], "Adam": [1e-4, 1e-3, 1e-2]}.items():
+        for v in ["plain", "BN"]:
+            for k, lr in enumerate(grid):
+                for seed in (0, 1):
+                    failed = v == "plain" and o == "SGD" and k == 2   # diverged: about 10%
+                    rows.append(dict(variant=v, optimizer=o, lr=lr, seed=seed,
+                                     val_acc=9.8 if failed else 95 + k - abs(k - 1) * 2 + seed * 0.2 + (v == "BN")))
+    return pd.DataFrame(rows)
+
+
+def test_lr_search_figure_marks_choices_and_failed_runs_on_the_bottom_edge() -> None:
+    runs = lr_runs()
+    fig = mc.plots.plot_lr_search(runs, chosen={("plain", "SGD"): 0.1, ("BN", "SGD"): 0.1, ("plain", "Adam"): 1e-3,
+                                                ("BN", "Adam"): 1e-3}, shared={"SGD": 0.1, "Adam": 1e-3})
+    sgd, adam = fig.axes
+    assert sgd.get_title().startswith("SGD") and adam.get_title().startswith("Adam")
+    assert sgd.get_xscale() == "log" and sgd.get_xlabel() == "learning rate (log scale)"
+    assert sgd.get_ylabel() == "validation accuracy (%)"
+    floor = np.floor(runs["val_acc"][runs["val_acc"] > 80].min()) - 1
+    assert sgd.get_ylim()[0] == pytest.approx(floor)
+    # the failed mean (plain, SGD, lr=1) is a large triangle on the bottom edge, inside the axes
+    big = [c for c in sgd.collections if type(c).__name__ == "PathCollection" and len(c.get_offsets())
+           and c.get_sizes()[0] == 70]
+    assert len(big) == 1 and big[0].get_offsets()[0][0] == 1.0 and floor < big[0].get_offsets()[0][1] < floor + 1
+    assert not [c for c in adam.collections if type(c).__name__ == "PathCollection" and len(c.get_offsets())
+                and c.get_sizes()[0] == 70], "no failed run with Adam"
+    circles = [c for c in sgd.collections if type(c).__name__ == "PathCollection" and len(c.get_offsets())
+               and c.get_sizes()[0] == 160]
+    assert len(circles) == 2   # one chosen rate per variant
+    assert any(line.get_linestyle() == "--" and line.get_xdata()[0] == 0.1 for line in sgd.lines)
+    labels = [t.get_text() for t in adam.get_legend().get_texts()]
+    assert labels[:2] == ["plain", "BN"] and "shared rate" in labels and any("failed run" in t for t in labels)

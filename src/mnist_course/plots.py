@@ -58,17 +58,24 @@ def plot_history(
     return fig
 
 
+#: Colours and markers of the seeds in `plot_paired`: colour-blind safe, no two neighbours alike (the
+#: palette's orange and vermillion are never both among the first five), and a shape per seed as well.
+SEED_COLOURS = [sns.color_palette("colorblind")[k] for k in (0, 1, 2, 4, 9, 3, 5, 6, 8, 7)]
+SEED_MARKERS = ["o", "s", "^", "v", "P", "X", "<", ">", "*", "h"]
+
+
 def plot_paired(differences: pd.DataFrame, ax: Axes | None = None, title: str | None = None) -> Axes:
-    """Dot plot of `paired_differences`: one row per config, one dot per seed, the mean as a black
-    diamond with its confidence interval, and a line at 0 (no difference from the reference)."""
+    """Dot plot of `paired_differences`: one row per config, one dot per seed (its own colour and
+    shape), the mean as a black diamond with its confidence interval, and a line at 0 (no difference
+    from the reference)."""
     seeds = [c for c in differences.columns if str(c).startswith("seed ")]
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 0.55 * len(differences) + 1.4))
     rows = range(len(differences))[::-1]
-    palette = sns.color_palette("colorblind", len(seeds))
-    for k, (seed, colour) in enumerate(zip(seeds, palette)):
+    for k, seed in enumerate(seeds):
         offset = (k - (len(seeds) - 1) / 2) * 0.06
-        ax.scatter(differences[seed], [r + offset for r in rows], color=colour, s=22, label=seed, zorder=3)
+        ax.scatter(differences[seed], [r + offset for r in rows], color=SEED_COLOURS[k % len(SEED_COLOURS)],
+                   marker=SEED_MARKERS[k % len(SEED_MARKERS)], s=22, label=seed, zorder=3)
     mean, low, high = (differences[c].to_numpy(dtype=float) for c in ("mean", "ci_low", "ci_high"))
     ax.errorbar(mean, list(rows), xerr=np.vstack([mean - low, high - mean]),  # arrays: no pandas FutureWarning
                 fmt="D", color="black", capsize=4, markersize=6, zorder=2,
@@ -82,6 +89,65 @@ def plot_paired(differences: pd.DataFrame, ax: Axes | None = None, title: str | 
     ax.set_title(title or f"Paired differences against {reference}, one dot per seed")
     ax.figure.tight_layout()
     return ax
+
+
+def plot_lr_search(
+    runs: pd.DataFrame,
+    chosen: dict[tuple[str, str], float] | None = None,
+    shared: dict[str, float] | None = None,
+    metric: str = "val_acc",
+    floor: float | None = None,
+    title: str | None = None,
+) -> Figure:
+    """A learning-rate search: one panel per optimizer, `metric` (validation accuracy) against the rate
+    on a log axis.
+
+    `runs` has one row per run, with the columns `variant`, `optimizer`, `lr`, `seed` and `metric`.
+    Each variant has its own colour and marker: a line through the mean over the seeds and a small
+    marker per seed; `chosen[variant, optimizer]`, the rate chosen for a variant, is circled, and
+    `shared[optimizer]`, a rate for every variant, is a dashed vertical line. The axis starts at
+    `floor` (default: 1 below the lowest value above 80, so that the good runs are readable); a run
+    below it failed (a diverged run scores about 10%): it is drawn as a triangle on the bottom edge,
+    a large one for a mean and a small one for a single seed, and the legend says so (the table of
+    the search has the values)."""
+    variants = list(dict.fromkeys(runs["variant"]))
+    optimizers = list(dict.fromkeys(runs["optimizer"]))
+    colours = dict(zip(variants, [sns.color_palette("colorblind")[k % 10] for k in (0, 1, 2, 4, 7, 9, 3, 5, 6, 8)]))
+    markers = dict(zip(variants, ["o", "s", "D", "^", "P", "X", "<", ">", "*", "h"]))
+    means = runs.groupby(["optimizer", "variant", "lr"], sort=False)[metric].mean().reset_index()
+    if floor is None:
+        good = runs[metric][runs[metric] > 80]
+        floor = float(np.floor(good.min()) - 1) if len(good) else 0.0
+    edge = floor + 0.15  # where a failed run is drawn
+    fig, axes = plt.subplots(1, len(optimizers), figsize=(6 * len(optimizers), 4.4), squeeze=False)
+    for ax, o in zip(axes[0], optimizers):
+        for v in variants:
+            line = means[(means["optimizer"] == o) & (means["variant"] == v)]
+            seeds = runs[(runs["optimizer"] == o) & (runs["variant"] == v)]
+            ok, low = seeds[seeds[metric] >= floor], seeds[seeds[metric] < floor]
+            ax.plot(line["lr"], line[metric].clip(lower=edge), marker=markers[v], ms=5, lw=1.2, color=colours[v], label=v)
+            ax.scatter(ok["lr"], ok[metric], marker=markers[v], s=12, color=colours[v], alpha=0.5)
+            ax.scatter(low["lr"], [edge] * len(low), marker="v", s=14, color=colours[v], alpha=0.5)
+            failed = line[line[metric] < floor]
+            ax.scatter(failed["lr"], [edge] * len(failed), marker="v", s=70, color=colours[v], zorder=3)
+            if chosen and (v, o) in chosen:
+                pick = line[line["lr"] == chosen[v, o]]
+                ax.scatter(pick["lr"], pick[metric].clip(lower=edge), s=160, facecolors="none", edgecolors=colours[v], lw=1.5)
+        if shared and o in shared:
+            ax.axvline(shared[o], color="grey", ls="--", lw=1, label="shared rate")
+        ax.set_xscale("log")
+        ax.set_ylim(floor, None)
+        ax.set(title=f"{o}: {runs['seed'].nunique()} seeds per rate", xlabel="learning rate (log scale)",
+               ylabel=LABELS.get(metric, metric))
+    handles, labels = axes[0][-1].get_legend_handles_labels()
+    handles.append(plt.Line2D([], [], marker="v", ls="", color="black", ms=8))
+    labels.append("below the axis: a failed run\n(large: the mean, small: one seed)")
+    axes[0][-1].legend(handles, labels, title="variant: mean of the seeds\n(small markers: each seed;\ncircle: chosen rate)",
+                       loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False, fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
 
 
 def _axis_label(metric: str) -> str:
