@@ -62,6 +62,9 @@ def plot_history(
 #: palette's orange and vermillion are never both among the first five), and a shape per seed as well.
 SEED_COLOURS = [sns.color_palette("colorblind")[k] for k in (0, 1, 2, 4, 9, 3, 5, 6, 8, 7)]
 SEED_MARKERS = ["o", "s", "^", "v", "P", "X", "<", ">", "*", "h"]
+#: Colours and markers of the variants in `plot_lr_search` (a lesson can reuse them for its other figures).
+VARIANT_COLOURS = [sns.color_palette("colorblind")[k] for k in (0, 1, 2, 4, 7, 9, 3, 5, 6, 8)]
+VARIANT_MARKERS = ["o", "s", "D", "^", "P", "X", "<", ">", "*", "h"]
 
 
 def plot_paired(differences: pd.DataFrame, ax: Axes | None = None, title: str | None = None) -> Axes:
@@ -103,7 +106,8 @@ def plot_lr_search(
     on a log axis.
 
     `runs` has one row per run, with the columns `variant`, `optimizer`, `lr`, `seed` and `metric`.
-    Each variant has its own colour and marker: a line through the mean over the seeds and a small
+    Each variant has its own colour and marker (`VARIANT_COLOURS`, `VARIANT_MARKERS`, in the order of
+    `runs`): a line through the mean over the seeds and a small
     marker per seed; `chosen[variant, optimizer]`, the rate chosen for a variant, is circled, and
     `shared[optimizer]`, a rate for every variant, is a dashed vertical line. The axis starts at
     `floor` (default: 1 below the lowest value above 80, so that the good runs are readable); a run
@@ -112,8 +116,7 @@ def plot_lr_search(
     the search has the values)."""
     variants = list(dict.fromkeys(runs["variant"]))
     optimizers = list(dict.fromkeys(runs["optimizer"]))
-    colours = dict(zip(variants, [sns.color_palette("colorblind")[k % 10] for k in (0, 1, 2, 4, 7, 9, 3, 5, 6, 8)]))
-    markers = dict(zip(variants, ["o", "s", "D", "^", "P", "X", "<", ">", "*", "h"]))
+    colours, markers = dict(zip(variants, VARIANT_COLOURS)), dict(zip(variants, VARIANT_MARKERS))
     means = runs.groupby(["optimizer", "variant", "lr"], sort=False)[metric].mean().reset_index()
     if floor is None:
         good = runs[metric][runs[metric] > 80]
