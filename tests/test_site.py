@@ -822,3 +822,141 @@ def test_text_outputs_keep_their_lines(audit, edition: str, size: str) -> None:
     assert sum(r["reading"]["outputs"] for r in results.values()) > 50
     if size == "phone":
         assert sum(r["reading"]["scrolling"] for r in results.values()) > 0, "no wide output to check the box with"
+
+
+FOCUS_RING = r"""() => {
+  const el = document.activeElement, cs = getComputedStyle(el);
+  const rgb = c => (c.match(/[\d.]+/g) || []).map(Number);
+  const lum = c => { const [r, g, b] = rgb(c).slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+                     return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const background = e => { for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor);
+                              if (c.length && (c.length < 4 || c[3] > 0.5)) return getComputedStyle(e).backgroundColor; }
+                            return "rgb(255, 255, 255)"; };
+  const [a, b] = [lum(cs.outlineColor), lum(background(el.parentElement))];
+  const name = `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}.${[...el.classList].slice(0, 2).join(".")} ${(el.textContent || el.getAttribute("aria-label") || "").trim().slice(0, 30)}`;
+  return {name, style: cs.outlineStyle, width: parseFloat(cs.outlineWidth),
+          contrast: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05), top: el.getBoundingClientRect().top};
+}"""
+
+
+def _open(browser: object, url: str, size: str) -> tuple[object, object]:
+    """(context, page): `url` at `size` with nothing loaded from outside 127.0.0.1."""
+    context = browser.new_context(**SIZES[size])
+    page = context.new_page()
+    page.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())
+    page.goto(url, wait_until="load")
+    page.wait_for_timeout(200)
+    return context, page
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_skip_link_first_and_a_visible_focus_ring(sites: dict[str, Site], published: tuple[str, object], edition: str) -> None:
+    """The first Tab stop is "Skip to the content", which moves the focus into the lesson; every one of
+    the first Tab stops (navbar, search, sidebar, contents, lesson) shows a focus ring of at least 2 px
+    with a contrast of at least 3:1 against what surrounds it (WCAG 2.2, 1.4.11 and 2.4.13)."""
+    base, browser = published
+    prefix = "" if edition == "instructor" else "student/"
+    context, page = _open(browser, f"{base}/{prefix}{sites[edition].lesson_page(next(iter(sites[edition].notebooks)))}", "desktop")
+    try:
+        page.keyboard.press("Tab")
+        first = page.evaluate(FOCUS_RING)
+        assert first["name"].startswith("a.skip-link") and first["top"] >= 0, first
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.tagName") == "MAIN"
+        page.evaluate("window.scrollTo(0, 0); document.activeElement.blur()")
+        page.reload(wait_until="load")
+        weak = []
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            ring = page.evaluate(FOCUS_RING)
+            if ring["style"] == "none" or ring["width"] < 2 or ring["contrast"] < 3:
+                weak.append(ring)
+        assert weak == [], "focus rings under 2 px or 3:1:\n" + "\n".join(map(str, weak))
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_contents_and_back_to_top_on_a_phone(sites: dict[str, Site], published: tuple[str, object], edition: str) -> None:
+    """On a phone each lesson has "On this page" under its title (Quarto's contents sit in a margin the
+    phone does not show), and a screen down, "Contents" and "Top" buttons that lead back there."""
+    base, browser = published
+    prefix = "" if edition == "instructor" else "student/"
+    site = sites[edition]
+    for lesson in site.notebooks:
+        rel = site.lesson_page(lesson)
+        sections = len(site.page(rel).select("nav#TOC > ul > li"))
+        context, page = _open(browser, f"{base}/{prefix}{rel}", "phone")
+        try:
+            contents = page.locator("#phone-toc")
+            assert contents.is_visible() and contents.bounding_box()["y"] < 844, f"{rel}: no contents in the first screen"
+            assert not page.locator("nav#TOC").is_visible()
+            contents.locator("summary").click()
+            links = contents.locator("nav > ul > li > a")
+            assert links.count() == sections > 2, rel
+            target = links.nth(2).get_attribute("href").split("#")[-1]
+            links.nth(2).click()
+            page.wait_for_timeout(300)
+            assert page.evaluate("location.hash") == f"#{target}"
+            assert not page.evaluate("document.getElementById('phone-toc').open")
+            heading = page.locator(f"[id='{target}']").bounding_box()
+            assert 0 <= heading["y"] < 844, f"{rel}: {target} not in view after following the contents"
+            jumps = page.locator(".page-jumps")
+            assert jumps.is_visible(), f"{rel}: no Top / Contents buttons a screen down"
+            page.locator(".page-jumps .jump-contents").click()
+            page.wait_for_timeout(200)
+            assert page.evaluate("document.getElementById('phone-toc').open")
+            assert 0 <= contents.bounding_box()["y"] < 844
+            page.evaluate("window.scrollTo(0, document.body.scrollHeight / 2)")
+            page.wait_for_timeout(200)
+            page.locator(".page-jumps .jump-top").click()
+            page.wait_for_timeout(200)
+            assert page.evaluate("window.scrollY") == 0
+        finally:
+            context.close()
+    context, page = _open(browser, f"{base}/{prefix}{site.lesson_page(next(iter(site.notebooks)))}", "desktop")
+    try:
+        assert page.locator("nav#TOC").is_visible() and not page.locator("#phone-toc").is_visible()
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_no_serious_accessibility_violations_with_search_or_sidebar_open(
+        sites: dict[str, Site], published: tuple[str, object], published_build: site_build.Build,
+        edition: str, size: str) -> None:
+    """axe-core, as in test_no_serious_accessibility_violations, on a lesson with the search open and
+    showing results, and on a phone with the sidebar (the lessons menu) open; a search result still
+    opens its page."""
+    import site_browser
+
+    axe = site_browser.axe_script(published_build.clone, ROOT)
+    base, browser = published
+    prefix = "" if edition == "instructor" else "student/"
+    rel = sites[edition].lesson_page(sorted(sites[edition].notebooks)[1])
+    states = ["search", "sidebar"] if size == "phone" else ["search"]
+    found = []
+    for state in states:
+        context, page = _open(browser, f"{base}/{prefix}{rel}", size)
+        try:
+            if state == "search":
+                page.locator(".aa-DetachedSearchButton:visible").first.click()
+                page.locator("input.aa-Input").fill("learning rate")
+                page.wait_for_selector("li.aa-Item[role='option']")
+                page.wait_for_timeout(300)
+            else:
+                page.locator("nav.quarto-secondary-nav button.quarto-btn-toggle").first.click()
+                page.wait_for_selector("#quarto-sidebar.show", state="visible")
+                page.wait_for_timeout(400)
+            page.add_script_tag(path=str(axe))
+            found += [f"{state}: {v['impact']} {v['id']} at {v['nodes']}" for v in page.evaluate(AXE_RUN)
+                      if v["impact"] in ("critical", "serious")]
+            if state == "search":
+                before = page.url
+                page.locator("li.aa-Item[role='option']").nth(1).click()
+                page.wait_for_load_state("load")
+                assert page.url.split("#")[0] != before, "a search result does not open"
+        finally:
+            context.close()
+    assert found == [], "\n".join(found)
