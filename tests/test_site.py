@@ -960,3 +960,43 @@ def test_no_serious_accessibility_violations_with_search_or_sidebar_open(
         finally:
             context.close()
     assert found == [], "\n".join(found)
+
+
+PRINTED = r"""() => {
+  const hidden = sel => [...document.querySelectorAll(sel)].every(e => getComputedStyle(e).display === "none" || !e.getClientRects().length);
+  const chrome = ["#quarto-header", "#quarto-sidebar", "#quarto-margin-sidebar", "nav.quarto-secondary-nav", ".lesson-links",
+                  ".phone-toc", ".page-jumps", ".skip-link", "nav.page-navigation", ".code-copy-button", "details.code-fold"];
+  const cut = [...document.querySelectorAll("main .cell-output-display, main table, main .cell-output > pre, main .math.display, main img")]
+    .filter(e => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+    .map(e => e.tagName + " " + e.textContent.trim().slice(0, 40));
+  const hints = [...document.querySelectorAll("main *")].filter(e => getComputedStyle(e, "::after").content.includes("scroll sideways")).length;
+  return {shown: chrome.filter(s => !hidden(s)), cut, hints,
+          mainWidth: document.querySelector("main").getBoundingClientRect().width, pageWidth: document.documentElement.clientWidth};
+}"""
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_lessons_print_whole(sites: dict[str, Site], published: tuple[str, object], edition: str) -> None:
+    """Printed (print media, an A4 page's width), a lesson is the lesson alone at full width: no navbar,
+    sidebar, contents, buttons or on-screen hints ("scroll sideways"), and no table, output, formula or
+    figure cut at the right edge (lesson 4's speed table lost its last column)."""
+    base, browser = published
+    prefix = "" if edition == "instructor" else "student/"
+    site = sites[edition]
+    context = browser.new_context(viewport={"width": 703, "height": 1000})  # 186 mm at 96 px per inch
+    try:
+        for lesson in site.notebooks:
+            page = context.new_page()
+            page.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())
+            page.goto(f"{base}/{prefix}{site.lesson_page(lesson)}", wait_until="load")
+            page.wait_for_timeout(200)
+            page.emulate_media(media="print")
+            page.wait_for_timeout(100)
+            printed = page.evaluate(PRINTED)
+            rel = site.lesson_page(lesson)
+            assert printed["shown"] == [], f"{rel}: printed with {printed['shown']}"
+            assert printed["mainWidth"] >= 0.95 * printed["pageWidth"], f"{rel}: not full width: {printed}"
+            assert printed["cut"] == [] and printed["hints"] == 0, f"{rel}: {printed}"
+            page.close()
+    finally:
+        context.close()
