@@ -1000,3 +1000,45 @@ def test_lessons_print_whole(sites: dict[str, Site], published: tuple[str, objec
             page.close()
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_figures_open_at_full_size_on_a_phone(sites: dict[str, Site], published: tuple[str, object],
+                                              published_build: site_build.Build, edition: str) -> None:
+    """On a phone a lesson's figures are shown at a third of their size or less; a tap opens each at 90% of
+    its natural size or more, in a view that pans (scrolls both ways), which Escape closes, giving the
+    focus back; axe-core finds nothing serious with it open."""
+    import site_browser
+
+    base, browser = published
+    prefix = "" if edition == "instructor" else "student/"
+    site = sites[edition]
+    rel = site.lesson_page(next(iter(site.notebooks)))
+    context, page = _open(browser, f"{base}/{prefix}{rel}", "phone")
+    problems = []
+    try:
+        figures = page.locator("main div.cell-output-display a.lightbox img")
+        assert figures.count() > 3
+        for i in range(figures.count()):
+            figure = figures.nth(i)
+            figure.scroll_into_view_if_needed()
+            figure.tap()
+            page.wait_for_selector("dialog.figure-zoom[open]", timeout=5_000)
+            shown = page.evaluate("""() => { const d = document.querySelector('dialog.figure-zoom[open]'),
+                img = d.querySelector('img'), box = d.querySelector('.figure-zoom-scroll');
+                return {width: img.getBoundingClientRect().width, natural: img.naturalWidth,
+                        pans: box.scrollWidth > box.clientWidth, src: img.getAttribute('src')}; }""")
+            if shown["width"] < 0.9 * shown["natural"] or not shown["pans"]:
+                problems.append(f"{rel}: figure {i + 1}: {shown}")
+            if i == 0:
+                page.add_script_tag(path=str(site_browser.axe_script(published_build.clone, ROOT)))
+                problems += [f"{rel}: with a figure open: {v['impact']} {v['id']} at {v['nodes']}"
+                             for v in page.evaluate(AXE_RUN) if v["impact"] in ("critical", "serious")]
+            page.keyboard.press("Escape")
+            page.wait_for_selector("dialog.figure-zoom[open]", state="detached", timeout=5_000) \
+                if page.locator("dialog.figure-zoom[open]").count() else None
+            if page.evaluate("document.activeElement.classList.contains('lightbox')") is not True:
+                problems.append(f"{rel}: figure {i + 1}: the focus does not return to the figure")
+    finally:
+        context.close()
+    assert problems == [], "\n".join(problems)
