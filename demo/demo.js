@@ -224,6 +224,56 @@
     return next;
   }
 
+  // ---- loading, visibly (issue 44: a slow phone) -------------------------------------------------------
+  // The runtime's WebAssembly file is nearly all of the page's weight (14 MB, about 3.7 MB compressed).
+  // The page fetches it itself, to show its progress in the loading panel at the top of the page (in the
+  // first screen of a phone), then hands it to the runtime (ort.env.wasm.wasmBinary). Drawing works
+  // meanwhile: the answer to the drawing appears as soon as the models are loaded.
+  const WASM = "ort-wasm-simd-threaded.wasm";
+  const loading = $("demo-loading");
+  const progressBar = $("demo-progress");
+  const progressText = $("demo-progress-text");
+  function showProgress(text, fraction) {
+    if (progressText) progressText.textContent = text;
+    if (progressBar) {
+      if (fraction === null) progressBar.removeAttribute("value"); else progressBar.value = Math.round(100 * fraction);
+    }
+  }
+  const MB = (bytes) => (bytes / 1e6).toFixed(1);
+  // The bytes of `url`, reporting progress; `expected`: its uncompressed size (the server may send it
+  // compressed, when Content-Length is the compressed size).
+  async function fetchWithProgress(url, expected) {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+    const encoded = response.headers.get("Content-Encoding");
+    const total = expected || (!encoded && Number(response.headers.get("Content-Length"))) || 0;
+    if (!response.body || !response.body.getReader) return new Uint8Array(await response.arrayBuffer());
+    const reader = response.body.getReader(), parts = [];
+    let received = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      received += value.length;
+      showProgress(total ? `Loading the models: ${MB(received)} of ${MB(total)} MB` : `Loading the models: ${MB(received)} MB`,
+                   total ? Math.min(received / total, 1) : null);
+    }
+    const bytes = new Uint8Array(received);
+    let at = 0;
+    for (const part of parts) { bytes.set(part, at); at += part.length; }
+    return bytes;
+  }
+  // WebAssembly SIMD, which this build of the runtime needs (Safari before 16.4 lacks it): a tiny module
+  // with one SIMD instruction validates only where it is supported (as in wasm-feature-detect).
+  const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8,
+                                     0, 65, 0, 253, 15, 253, 98, 11]);
+  const NO_SIMD = "your browser cannot run the models: they need WebAssembly with SIMD, which Safari has from " +
+                  "version 16.4 (iOS 16.4) and Chrome, Edge and Firefox have had since 2021. Update the browser, " +
+                  "or open this page in another one; the rest of the course works here";
+  function hasSimd() {
+    try { return typeof WebAssembly === "object" && WebAssembly.validate(SIMD_PROBE); } catch (e) { return false; }
+  }
+
   let sessions = null;  // {cnn, mlp[, own]}: ort.InferenceSession
   let manifest = null;  // the feature-map model's layers (tools/feature_maps.py), or null without it
   const ready = (async () => {
@@ -235,17 +285,32 @@
     if (typeof ort === "undefined") {
       throw new Error("ONNX Runtime Web is missing from this site (demo/ort/): build it with `make site` on a machine with Node.js");
     }
+    if (!hasSimd()) throw new Error(NO_SIMD);
     ort.env.wasm.wasmPaths = new URL(RUNTIME, document.baseURI).href;
     ort.env.wasm.numThreads = 1;  // GitHub Pages is not cross-origin isolated: no SharedArrayBuffer threads
     const manifestUrl = new URL(FEATURE_MAPS, document.baseURI);
-    const response = await fetch(manifestUrl).catch(() => null);
+    const [response, sizes] = await Promise.all([
+      fetch(manifestUrl).catch(() => null),
+      fetch(new URL(RUNTIME + "sizes.json", document.baseURI)).then((r) => (r.ok ? r.json() : {})).catch(() => ({})),
+    ]);
     manifest = response && response.ok ? await response.json() : null;
+    ort.env.wasm.wasmBinary = await fetchWithProgress(new URL(RUNTIME + WASM, document.baseURI).href, sizes[WASM]);
+    showProgress("Starting the models…", 1);
     const urls = {
       cnn: manifest ? new URL(manifest.model, manifestUrl).href : new URL(MODELS.cnn.url, document.baseURI).href,
       mlp: new URL(MODELS.mlp.url, document.baseURI).href,
     };
-    const entries = await Promise.all(Object.entries(urls).map(async ([key, url]) =>
-      [key, await ort.InferenceSession.create(url, { executionProviders: ["wasm"] })]));
+    let entries;
+    try {
+      entries = await Promise.all(Object.entries(urls).map(async ([key, url]) =>
+        [key, await ort.InferenceSession.create(url, { executionProviders: ["wasm"] })]));
+    } catch (error) {  // e.g. "no available backend found. ERR: [wasm] ...": say it in plain words
+      if (/backend|wasm|WebAssembly/i.test(error.message)) {
+        throw new Error("your browser could not start the models' runtime (WebAssembly). Update the browser or " +
+                        `open this page in another one. (${error.message})`);
+      }
+      throw error;
+    }
     sessions = Object.fromEntries(entries);
     if (manifest) buildFeatureMaps();
   })();
@@ -564,7 +629,7 @@
   // a run is in progress, new strokes only mark the drawing as changed, and one more run follows with the
   // newest drawing. (Queueing a run per frame piled up runs behind a fast flick, and Clear had to wait for
   // all of them: issue 31.)
-  const stats = { predictions: 0, strokeEnd: null, lastLatencyMs: null, firstLatencyMs: null };
+  const stats = { predictions: 0, strokeEnd: null, lastLatencyMs: null, firstLatencyMs: null, loadedMs: null };
   let frameRequested = false, running = false, changed = false, pendingEnd = null;
   function schedule(timeStamp, strokeEnded) {
     if (strokeEnded) pendingEnd = timeStamp;
@@ -635,12 +700,23 @@
   showInput(null);
   showProbabilities(null);
   paint(fieldCtx, null, SIZE, 0);
+  status.textContent = "Loading the models… You can draw already: the answers appear once they are loaded.";
   ready.then(
     () => {
+      stats.loadedMs = performance.now();  // since the page's navigation began
       status.textContent = "Models loaded: draw a digit.";
+      if (loading) loading.hidden = true;
       if (!manifest) fieldText.textContent = "The feature maps are missing from this site (demo/feature-maps/): build it with `make site`.";
+      if (preprocess(centreSwitch.checked)) {  // drawn while loading: answer it now
+        status.textContent = "Models loaded.";
+        schedule(performance.now(), true);
+      }
     },
-    (error) => { status.textContent = `The models could not be loaded: ${error.message}`; console.error(error); },
+    (error) => {
+      status.textContent = `The models could not be loaded: ${error.message}`;
+      if (loading) { loading.classList.add("demo-loading-failed"); showProgress(`The models could not be loaded: ${error.message}`, 0); }
+      console.error(error);
+    },
   );
 
   // predict, featureMaps, loadModel: see the top; preprocess(): the current drawing as the models receive

@@ -630,7 +630,7 @@ def _visit(browser: object, url: str) -> dict[str, list[str]]:
     page.goto(url, wait_until="load")
     page.wait_for_timeout(300)  # scripts that start after load (search, the demo's runtime)
     if url.endswith("demo.html"):
-        page.wait_for_function("document.getElementById('demo-status').textContent !== 'Loading the models…'",
+        page.wait_for_function("!document.getElementById('demo-status').textContent.startsWith('Loading the models')",
                                timeout=30_000)
         found["status"] = [page.locator("#demo-status").inner_text()]
     page.close()

@@ -6,7 +6,7 @@ into demo/feature-maps/.
 
 Installs the version pinned in package.json / package-lock.json with `npm ci` when node_modules/ does not
 hold it, then copies the three files the page loads (ort.wasm.min.js, ort-wasm-simd-threaded.mjs and
-.wasm) into demo/ort/ (not committed), which demo.qmd lists as resources: Quarto copies them into the
+.wasm) into demo/ort/ (not committed), with sizes.json (their sizes, for the page's progress bar), which demo.qmd lists as resources: Quarto copies them into the
 site, so the page never loads anything from a CDN. Without Node.js/npm it says what to install and exits
 with status 0: the rest of the site renders, and the page says that its runtime is missing.
 
@@ -60,7 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     TARGET.mkdir(parents=True, exist_ok=True)
     for name in FILES:
         shutil.copy2(PACKAGE / "dist" / name, TARGET / name)
-    size = sum((TARGET / name).stat().st_size for name in FILES)
+    # Their sizes, for the page's progress bar: a server that compresses them (make serve, GitHub Pages)
+    # sends the compressed size as Content-Length, not what the download will amount to.
+    sizes = {name: (TARGET / name).stat().st_size for name in FILES}
+    (TARGET / "sizes.json").write_text(json.dumps(sizes, indent=1) + "\n", encoding="utf-8")
+    size = sum(sizes.values())
     print(f"site_assets: onnxruntime-web {version} in demo/ort/ ({size / 1e6:.1f} MB)")
     return write_feature_maps(require)
 
