@@ -84,34 +84,50 @@ def draw_mnist_task(path: Path) -> None:
 
 
 def draw_training_loop(path: Path) -> None:
-    """The five steps of one training step, as lesson 1 writes them, around a cycle over batches."""
-    fig, ax = plt.subplots(figsize=(9.5, 5.4))
-    ax.set_xlim(0, 13), ax.set_ylim(0, 6.5), ax.axis("off")
-    ax.set_title("The training loop: the same five steps for every mini-batch", fontsize=12)
-    w, h = 4.2, 0.95
+    """The five steps of one training step, as lesson 1 writes them, around a cycle over batches. Each
+    box is as wide as its text (measured, plus a margin), and the arrows run from box edge to box edge,
+    so a longer line of code can never run past its box (issue 44)."""
+    fig, ax = plt.subplots(figsize=(11, 5.6))
+    ax.set_xlim(0, 16), ax.set_ylim(0, 6.6), ax.axis("off")
+    ax.set_title("The training loop: the same five steps for every mini-batch", fontsize=13)
     steps = [
-        (6.5, 5.5, "1. forward pass", "logits = model(xb)"),
-        (10.8, 3.6, "2. loss", "loss = F.cross_entropy(logits, yb)"),
-        (9.0, 1.0, "3. clear the old gradients", "optimizer.zero_grad()"),
-        (4.0, 1.0, "4. backward pass", "loss.backward()"),
-        (2.2, 3.6, "5. update the parameters", "optimizer.step()"),
+        (8.0, 5.55, "1. forward pass", "logits = model(xb)"),
+        (13.2, 3.55, "2. loss", "loss = F.cross_entropy(logits, yb)"),
+        (10.9, 1.0, "3. clear the old gradients", "optimizer.zero_grad()"),
+        (5.1, 1.0, "4. backward pass", "loss.backward()"),
+        (2.6, 3.55, "5. update the parameters", "optimizer.step()"),
     ]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    unit = ax.transData.transform((1, 0))[0] - ax.transData.transform((0, 0))[0]  # display px per x unit
+    h, margin = 1.05, 0.45
+    boxes = []
     for x, y, title, code in steps:
-        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.08",
-                                    fc="#dbe9f6", ec="#4a6fa5"))
-        ax.text(x, y + 0.18, title, ha="center", va="center", fontsize=10.5, weight="bold")
-        ax.text(x, y - 0.2, code, ha="center", va="center", fontsize=8.5, family="monospace")
-    arrows = [((8.7, 5.4), (10.3, 4.15)), ((10.8, 3.05), (9.8, 1.55)), ((6.8, 1.0), (6.2, 1.0)),
-              ((3.2, 1.55), (2.2, 3.05)), ((2.7, 4.15), (4.3, 5.4))]
-    for start, end in arrows:
-        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=16, color="#333",
-                                     connectionstyle="arc3,rad=-0.15"))
-    ax.text(6.5, 3.75, "then the next mini-batch (xb, yb)\nfrom the shuffled training set", ha="center",
-            va="center", fontsize=10, style="italic", color="#444")
-    ax.text(6.5, 2.85, "one pass over all mini-batches = one epoch", ha="center", va="center",
-            fontsize=9, color="#666")
+        texts = [ax.text(x, y + 0.2, title, ha="center", va="center", fontsize=11.5, weight="bold", zorder=3),
+                 ax.text(x, y - 0.22, code, ha="center", va="center", fontsize=10, family="monospace", zorder=3)]
+        w = max(t.get_window_extent(renderer).width for t in texts) / unit + 2 * margin
+        box = FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.06", fc="#dbe9f6", ec="#4a6fa5",
+                             lw=1.2, zorder=2, clip_on=False)
+        ax.add_patch(box)
+        boxes.append(box)
+        inside = box.get_window_extent(renderer)
+        for t in texts:  # (tests/test_site.py draws every figure: a text past its box fails there)
+            extent = t.get_window_extent(renderer)
+            assert inside.x0 < extent.x0 and extent.x1 < inside.x1, f"{t.get_text()!r} runs past its box"
+    for a, b in zip(boxes, boxes[1:] + boxes[:1]):
+        ax.add_patch(FancyArrowPatch(posA=_centre(a), posB=_centre(b), patchA=a, patchB=b, shrinkA=6, shrinkB=6,
+                                     arrowstyle="-|>", mutation_scale=18, lw=1.3, color="#333",
+                                     connectionstyle="arc3,rad=-0.12", zorder=1, clip_on=False))
+    ax.text(7.9, 3.75, "then the next mini-batch (xb, yb)\nfrom the shuffled training set", ha="center",
+            va="center", fontsize=11, style="italic", color="#444")
+    ax.text(7.9, 2.75, "one pass over all mini-batches = one epoch", ha="center", va="center",
+            fontsize=10, color="#555")
     fig.savefig(path, dpi=DPI, facecolor="white", bbox_inches="tight")
     plt.close(fig)
+
+
+def _centre(box: FancyBboxPatch) -> tuple[float, float]:
+    return box.get_x() + box.get_width() / 2, box.get_y() + box.get_height() / 2
 
 
 def receptive_fields(layers: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
