@@ -739,7 +739,27 @@ READING = r"""() => {
   };
   const outputs = [...document.querySelectorAll("main .cell-output > pre")];
   const name = (p, i) => `output ${i + 1}: ${p.textContent.trim().split("\n")[0].slice(0, 50)}`;
+  // Code lines that wrap and whose continuation does not start right of the line's first character.
+  const flatWraps = [...document.querySelectorAll("main div.sourceCode pre > code > span")].filter(line => {
+    const rects = [], walk = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+    let first = null;
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      const range = document.createRange();
+      range.selectNodeContents(n);
+      rects.push(...[...range.getClientRects()].filter(r => r.width > 0));
+      const at = n.textContent.search(/\S/);
+      if (first === null && at >= 0) { range.setStart(n, at); range.setEnd(n, at + 1); first = range.getBoundingClientRect(); }
+    }
+    if (first === null) return false;
+    const top = Math.round(first.top), tops = [...new Set(rects.map(r => Math.round(r.top)))].sort((a, b) => a - b);
+    const next = tops.find(t => t > top + 1);
+    if (next === undefined) return false;
+    const second = Math.min(...rects.filter(r => Math.round(r.top) === next).map(r => r.left));
+    // (a line whose first line box holds only its indentation starts the code at the hanging indent)
+    return top <= tops[0] + 1 ? second <= first.left + 1 : second < first.left - 1;
+  }).map(line => line.textContent.trim().slice(0, 50));
   return {
+    flatWraps,
     outputs: outputs.length,
     wrapped: outputs.map((p, i) => lineBoxes(p) > p.textContent.replace(/\n+$/, "").split("\n").length ? name(p, i) : null)
                     .filter(Boolean),
@@ -1042,3 +1062,32 @@ def test_figures_open_at_full_size_on_a_phone(sites: dict[str, Site], published:
     finally:
         context.close()
     assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_wrapped_code_has_a_hanging_indent(audit, edition: str, size: str) -> None:
+    """A code line that wraps (on a phone) continues right of its own first character, so that wrapped
+    Python keeps its indentation (post_render.py: --indent, course.css)."""
+    results = audit(edition, size)
+    flat = [f"{rel}: {line}" for rel, r in results.items() for line in r["reading"]["flatWraps"]]
+    assert flat == [], "wrapped code lines that restart at their own indentation or left of it:\n" + "\n".join(flat)
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_search_snippets_print_each_formula_once(sites: dict[str, Site], edition: str) -> None:
+    """The search index has each formula once, as the page shows it, not followed by its TeX source
+    ("momentum mm = 0.1"; post_render.py cleans search.json)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("post_render", ROOT / "tools" / "site" / "post_render.py")
+    post_render = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(post_render)
+    site = sites[edition]
+    formulas = [f for rel in site.pages() for f in post_render.math_texts((site.folder / rel).read_text(encoding="utf-8"))]
+    assert len(formulas) > 20
+    entries = json.loads((site.folder / "search.json").read_text(encoding="utf-8"))
+    twice = [f"{e['href']}: ...{e['text'][:60]}" for e in entries if post_render.clean_search_text(e["text"], formulas) != e["text"]]
+    assert twice == [], "search entries that print formulas twice (shown, then TeX):\n" + "\n".join(twice)
+    assert post_render.clean_search_text("with momentum mm = 0.1 (mostly)", [("with momentum", "m", "m")]) == \
+        "with momentum m = 0.1 (mostly)"

@@ -20,11 +20,20 @@ narrow for the right margin that holds Quarto's (a phone).
 4. "Report an issue" opens GitHub's new-issue form pre-filled with the page (title and body; the page's
 script tools/site/course.html replaces the path with the full address when it runs).
 
+5. Code lines that wrap (on a phone) continue with a hanging indent: each line of a code cell gets its
+own indentation as `--indent` (in characters), from which tools/site/course.css indents its continuation
+lines 4 characters past the line's start, so wrapped Python no longer looks dedented.
+
+6. Search snippets: each formula is MathML that also carries its TeX source (<annotation>), and the
+search index, built from the pages' text, printed both ("momentum mm = 0.1"); the index keeps the
+formula as the page shows it.
+
 Standard library only: the Pages workflow runs it without the course's virtual environment.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -52,6 +61,53 @@ TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 TITLE_BLOCK_END = re.compile(r'(<header id="title-block-header"[^>]*>.*?</header>)', re.S)
 
 
+# A code line as pandoc writes it: its anchor, then (maybe inside a highlighting span) its indentation.
+CODE_LINE = re.compile(r'<span id="(cb\d+-\d+)">(<a href="#\1" aria-hidden="true" tabindex="-1"></a>(?:<span class="[A-Za-z]+">)?)( +)')
+MATH = re.compile(r"<math\b[^>]*>(.*?)</math>", re.S)
+ANNOTATION = re.compile(r'<annotation encoding="application/x-tex">(.*?)</annotation>', re.S)
+TAG = re.compile(r"<[^>]+>")
+
+
+def hanging_indent(html: str) -> str:
+    """Every indented code line marked with its indentation: style="--indent:N"."""
+    return CODE_LINE.sub(lambda m: f'<span id="{m.group(1)}" style="--indent:{len(m.group(3))}">{m.group(2)}{m.group(3)}', html)
+
+
+def _flexible(text: str) -> str:
+    """A regex for `text` with any whitespace (or none) wherever it has whitespace."""
+    return r"\s*".join(re.escape(part) for part in text.split())
+
+
+def math_texts(html: str) -> list[tuple[str, str, str]]:
+    """(text before it, text shown, TeX source) of every formula of `html` that carries its source; the
+    text before is up to 24 characters of the page's text right before the formula."""
+    body = html[html.find("<main"):] if "<main" in html else html
+    body = re.sub(r"<(script|style)\b.*?</\1>", "", body, flags=re.S)
+    found, pieces, at = [], [], 0
+    for m in MATH.finditer(body):
+        pieces.append(unescape(TAG.sub(" ", body[at:m.start()])))
+        at = m.end()
+        source = ANNOTATION.search(m.group(1))
+        before = " ".join("".join(pieces).split())[-24:]
+        shown = " ".join(unescape(TAG.sub("", ANNOTATION.sub("", m.group(1)))).split())
+        pieces = [shown + " "]  # the next formula's "before" starts after this one
+        if source:
+            found.append((before, shown, unescape(source.group(1))))
+    return found
+
+
+def clean_search_text(text: str, formulas: list[tuple[str, str, str]]) -> str:
+    """`text` with each formula once: "momentum m" + "m" (shown, then its TeX) becomes "momentum m". A
+    formula is recognized with the text before it, so that "mm" inside a word is left alone."""
+    for before, shown, source in formulas:
+        if not before.strip() and len(shown + source) < 8:
+            continue
+        for form in (lambda x: x, lambda x: escape(x, quote=False)):  # the index keeps some "&lt;" as such
+            pattern = re.compile(f"({_flexible(form(before))}\\s*{_flexible(form(shown))})\\s*{_flexible(form(source))}")
+            text = pattern.sub(lambda m: m.group(1), text)
+    return text
+
+
 def empty_headers_to_cells(html: str) -> str:
     """Empty `<th>` cells (a DataFrame's index header) as empty `<td>` cells."""
     return EMPTY_HEADER.sub(r"<td\1></td>", html)
@@ -65,7 +121,7 @@ def issue_url(base: str, page: str, title: str) -> str:
 
 def fix_page(html: str, page: str) -> tuple[str, list[str]]:
     """`html` (the page at site path `page`) with fixes 1-4; also the notebooks its download link names."""
-    html = empty_headers_to_cells(strip_cdn_scripts(html))
+    html = hanging_indent(empty_headers_to_cells(strip_cdn_scripts(html)))
     found = TITLE.search(html)
     title = unescape(found.group(1)).strip() if found else page
     notebooks = DOWNLOAD.findall(html)
@@ -98,11 +154,13 @@ def main(argv: list[str]) -> int:
     # The student edition is published under student/ (the Pages workflow); its pages say so in the issue.
     prefix = "student/" if out.name == "_site-student" else ""
     changed = copied = 0
+    formulas: list[tuple[str, str, str]] = []
     for page in out.rglob("*.html"):
         rel = page.relative_to(out).as_posix()
         if rel.startswith("site_libs/"):
             continue
         html = page.read_text(encoding="utf-8")
+        formulas += math_texts(html)
         fixed, notebooks = fix_page(html, prefix + rel)
         for name in notebooks:
             source = project / page.parent.relative_to(out) / f"{name}.ipynb"
@@ -115,7 +173,17 @@ def main(argv: list[str]) -> int:
         if fixed != html:
             page.write_text(fixed, encoding="utf-8")
             changed += 1
-    print(f"post_render: fixed {changed} page(s) in {out}; {copied} download(s) are the committed notebooks")
+    index = out / "search.json"
+    cleaned = 0
+    if index.is_file() and formulas:
+        entries = json.loads(index.read_text(encoding="utf-8"))
+        for entry in entries:
+            text = clean_search_text(entry.get("text", ""), formulas)
+            cleaned += text != entry.get("text", "")
+            entry["text"] = text
+        index.write_text(json.dumps(entries, ensure_ascii=False, indent=2), encoding="utf-8")
+    print(f"post_render: fixed {changed} page(s) in {out}; {copied} download(s) are the committed notebooks; "
+          f"{cleaned} search entries with formulas printed once")
     return 0
 
 
