@@ -34,7 +34,8 @@ checks that a conclusion does not hang on rounding, not that it is more than the
 every seed a lesson draws through `mc.seed` / `mc.seeds` (src/mnist_course/seeds.py): other initial
 weights, batch orders and dropout masks, so every verdict is measured again on new seeds. It keeps the
 committed run's thread count unless --threads is given, so that only the seeds change. Setting
-MNIST_COURSE_SEED_OFFSET in the environment does the same (`MNIST_COURSE_SEED_OFFSET=1000 make verdicts`).
+MNIST_COURSE_SEED_OFFSET in the environment does the same (with `make verdicts`, which passes --threads
+$(THREADS), the thread count changes too).
 A conclusion a lesson states in its main text must come out the same; benchmarks/README.md keeps the
 tables ("fresh seeds").
 """
