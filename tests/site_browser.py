@@ -80,8 +80,9 @@ def require() -> None:
 
 
 def launch(playwright: object, **options: object) -> object:
-    """Headless Chromium (the one find() picked) with the tests' flags."""
-    executable, _ = find()
+    """Headless Chromium (the system's, else Playwright's own: as find() picks) with the tests' flags.
+    (Looks only at the system's here: find() may not start a second Playwright inside `playwright`'s.)"""
+    executable = system_chromium()
     if executable:
         return playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS, **options)
     return playwright.chromium.launch(args=CHROMIUM_FLAGS[1:], **options)
