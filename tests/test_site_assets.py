@@ -56,7 +56,10 @@ def test_copies_the_three_files_the_page_loads(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setattr(site_assets, "FEATURE_MAP_MODEL", tmp_path / "demo" / "feature-maps" / "cnn.onnx")
     monkeypatch.setattr(site_assets.shutil, "which", lambda name: pytest.fail("npm ci run although installed"))
     assert site_assets.main() == 0
-    assert sorted(p.name for p in (tmp_path / "demo" / "ort").iterdir()) == sorted(site_assets.FILES)
+    assert sorted(p.name for p in (tmp_path / "demo" / "ort").iterdir()) == sorted([*site_assets.FILES, "sizes.json"])
+    # the sizes the page's progress bar divides by (a compressing server's Content-Length is not the size)
+    sizes = json.loads((tmp_path / "demo" / "ort" / "sizes.json").read_text())
+    assert sizes == {name: len(name) for name in site_assets.FILES}
     assert sorted(p.name for p in (tmp_path / "demo" / "feature-maps").iterdir()) == ["cnn.json", "cnn.onnx"]
     assert site_assets.FEATURE_MAP_SOURCE == LESSON4
     # demo.js loads exactly these (ort.wasm.min.js from demo.qmd, the others through ort.env.wasm.wasmPaths)
