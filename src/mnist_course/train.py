@@ -82,7 +82,6 @@ def environment_info(device: torch.device | str | None = None) -> str:
 
 
 @torch.no_grad()
-@torch.no_grad()
 def predict(model: nn.Module, x: Tensor, batch_size: int = 2000) -> Tensor:
     """Logits `[N, 10]` for all of `x` (`[N, ...]`, on any device), in eval mode, in batches and
     without building the autograd graph (no gradients: the logits do not require grad).
