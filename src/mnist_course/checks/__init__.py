@@ -1,4 +1,4 @@
-"""Self-checks for the homework, run by otter-grader (https://otter-grader.readthedocs.io).
+"""Self-checks for the homework, run by a small runner of the course's own (`runner`).
 
 In a lesson, near its homework::
 
@@ -6,14 +6,14 @@ In a lesson, near its homework::
     ...                                       # the student's work, which assigns hw1_runs, hw1_best
     grader.check("hw1")                       # prints "hw1: passed" or what is wrong, with a hint
 
-The tests live in `mnist_course/checks/<lesson>/<question>.py` in otter's exception-based format
-(`otter.test_files.test_case`): each test case is a function whose argument names are read from the
-notebook's global variables and which raises `AssertionError` with a hint when a property of the
-student's own work does not hold (the runs that were asked for, the same seeds and data order, an
-answer that agrees with the student's own table). They never train and never contain a solution.
-Because the tests are package data, a notebook opened alone (in Colab, after its install cell) finds
-them; tests beside a notebook or in its metadata are what break otter in Colab
-(ucbds-infra/otter-grader#630, #901).
+The tests live in `mnist_course/checks/<lesson>/<question>.py`: each test case is a function decorated
+with `@test_case(name=...)` (`mnist_course.checks.runner.test_case`, the format of otter-grader's
+exception-based test files), whose argument names are read from the notebook's global variables and which
+raises `AssertionError` with a hint when a property of the student's own work does not hold (the runs that
+were asked for, the same seeds and data order, an answer that agrees with the student's own table). They never train and never contain a solution. Because the tests are
+package data, a notebook opened alone (in Colab, after its install cell) finds them. The course ran them
+with otter-grader until its install turned out to change Colab's preinstalled packages; `runner` needs
+nothing but the standard library (see its docstring).
 
 `support` holds the small assertions that the test files share.
 """
@@ -21,11 +21,12 @@ them; tests beside a notebook or in its metadata are what break otter in Colab
 from __future__ import annotations
 
 import inspect
-import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from . import runner
 
 __all__ = ["CheckResult", "Homework", "tests_dir"]
 
@@ -48,7 +49,8 @@ class CheckResult:
     """The outcome of one question's check: `passed`, and one line per failed test case (`problems`).
 
     Shown in a notebook as plain text: "hw1: passed (3 checks)" or "hw1: not yet, ..." with the hints.
-    `results` is otter's own `TestFile` (with otter's full messages, line numbers included).
+    `results` is the runner's list of `runner.CaseResult`, one per test case (with the traceback of each
+    exception, for whoever writes a check).
     """
 
     question: str
@@ -67,42 +69,27 @@ class CheckResult:
         return "\n".join(lines)
 
 
-_ASSERTION = re.compile(r"\nAssertionError: (.*)\Z", re.S)
-_OTHER = re.compile(r"\n(\w+(?:Error|Exception)): (.*)\Z", re.S)
-
-
-def _problem(name: str, message: str) -> str:
-    """Otter's message of a failed test case reduced to the hint it raised."""
-    found = _ASSERTION.search(message)
-    if found:
-        return found.group(1).strip()
-    found = _OTHER.search(message)
-    if found:
-        return (f"{name} could not run ({found.group(1)}: {found.group(2).strip()}): "
-                "a variable probably holds something other than what the question asks for")
-    return message.strip().splitlines()[-1]
+def _problem(name: str, error: BaseException) -> str:
+    """The line a failed test case called `name` prints: the hint of its AssertionError, or, for another
+    exception, that the case could not run and why."""
+    message = str(error).strip()
+    if isinstance(error, AssertionError):
+        return message or f"{name}: not yet (the check gave no hint)"
+    return (f"{name} could not run ({type(error).__name__}: {message}): "
+            "a variable probably holds something other than what the question asks for")
 
 
 class Homework:
-    """The checks of one lesson's homework, run by otter-grader's `otter.Notebook(tests_dir=...)`.
+    """The checks of one lesson's homework.
 
-    `check(question)` runs `<question>.py` against the caller's global variables (a notebook's)
-    and returns a `CheckResult`; it never raises for a wrong answer, only for a question that has
-    no test file (ValueError, listing the questions). Otter writes its log, `.OTTER_LOG`, in the
-    working folder.
+    `check(question)` runs `<question>.py` against the caller's global variables (a notebook's), with
+    `runner.run`, and returns a `CheckResult`; it never raises for a wrong answer, only for a question
+    that has no test file (ValueError, listing the questions). It writes no file.
     """
 
     def __init__(self, lesson: str):
-        try:
-            import otter  # imported here: a second or two, only for the lessons that check homework
-        except ImportError as err:
-            raise ImportError("the homework checks need otter-grader, a dependency of mnist_course that is missing "
-                              "here: run `pip install otter-grader` (or reinstall the course's package), then run "
-                              "this cell again") from err
-
         self.lesson = lesson.removesuffix(".ipynb")
         self.tests_dir = tests_dir(self.lesson)
-        self._notebook = otter.Notebook(tests_dir=str(self.tests_dir))
 
     @property
     def questions(self) -> list[str]:
@@ -115,11 +102,10 @@ class Homework:
             raise ValueError(f"lesson {self.lesson} has no check {question!r}; its checks: {', '.join(self.questions)}")
         if global_env is None:
             global_env = inspect.currentframe().f_back.f_globals
-        results = self._notebook.check(question, global_env)
-        cases = results.test_case_results
-        failed = [_problem(r.test_case.name, r.message) for r in cases if not r.passed]
+        cases = runner.run(self.tests_dir / f"{question}.py", global_env)
+        failed = [_problem(r.name, r.error) for r in cases if not r.passed]
         problems = list(dict.fromkeys(failed))  # one line per hint: an unset name fails every case alike
-        return CheckResult(question, not failed, len(cases), problems, results, len(cases) - len(failed))
+        return CheckResult(question, not failed, len(cases), problems, cases, len(cases) - len(failed))
 
     def check_all(self, global_env: dict[str, Any] | None = None) -> dict[str, CheckResult]:
         """Every question's check, by question."""

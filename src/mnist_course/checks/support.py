@@ -15,7 +15,7 @@ VERDICTS = ("higher", "lower", "no detectable difference")
 
 
 def given(value: Any, name: str, hint: str) -> Any:
-    """`value`, unless it is still the skeleton's `...` (or undefined, which otter passes as None)."""
+    """`value`, unless it is still the skeleton's `...` (or undefined, which the runner passes as None)."""
     if value is ... or value is None:
         raise AssertionError(f"`{name}` is not set yet (still `...` or undefined): {hint}")
     return value

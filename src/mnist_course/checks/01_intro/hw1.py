@@ -1,12 +1,10 @@
 """Lesson 1, homework 1 (batch size): `hw1_runs` is an `mc.compare` result with one config per batch
 size, `hw1_best` the batch size with the highest mean final validation accuracy in it."""
 
-from otter.test_files import test_case
+from mnist_course.checks.runner import test_case
 
 from mnist_course.checks import support as s
 
-OK_FORMAT = False  # otter's exception-based format
-name = "hw1"
 ASKED = [32, 64, 128, 256, 512]
 HINT = "assign the result of mc.compare(make_mlp, configs, SEEDS, data, epochs) with one config per batch size"
 

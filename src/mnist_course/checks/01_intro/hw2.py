@@ -2,12 +2,10 @@
 rate per config, from 0.01 to 1; `hw2_best` the rate with the highest mean final validation accuracy;
 `hw2_largest` the verdict of the largest rate against the best one, from `mc.paired_differences`."""
 
-from otter.test_files import test_case
+from mnist_course.checks.runner import test_case
 
 from mnist_course.checks import support as s
 
-OK_FORMAT = False  # otter's exception-based format
-name = "hw2"
 HINT = 'assign the result of mc.compare(make_mlp, {name: {"optimizer": sgd(lr)}, ...}, SEEDS, data, epochs)'
 
 

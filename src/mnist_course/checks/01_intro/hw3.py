@@ -3,13 +3,11 @@ activation (ReLU, Sigmoid, Tanh, GELU: `make_mlp(nn.Sigmoid)`, ...), `hw3_best` 
 activation with the highest mean final validation accuracy, `hw3_sigmoid` the verdict of Sigmoid
 against ReLU from `mc.paired_differences`."""
 
-from otter.test_files import test_case
+from mnist_course.checks.runner import test_case
 from torch import nn
 
 from mnist_course.checks import support as s
 
-OK_FORMAT = False  # otter's exception-based format
-name = "hw3"
 ASKED = (nn.ReLU, nn.Sigmoid, nn.Tanh, nn.GELU)
 HINT = ('assign the result of mc.compare(make_mlp, {"Sigmoid": {"model": lambda: make_mlp(nn.Sigmoid), '
         '"optimizer": sgd()}, ...}, SEEDS, data, epochs)')

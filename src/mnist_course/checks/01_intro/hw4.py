@@ -2,12 +2,10 @@
 rate, StepLR and OneCycleLR, everything else equal; `hw4_step` and `hw4_one_cycle` are the verdicts of
 StepLR and OneCycleLR against the constant rate, from `mc.paired_differences`."""
 
-from otter.test_files import test_case
+from mnist_course.checks.runner import test_case
 
 from mnist_course.checks import support as s
 
-OK_FORMAT = False  # otter's exception-based format
-name = "hw4"
 HINT = ('assign the result of mc.compare(make_mlp, {"constant": {"optimizer": sgd()}, "StepLR": {"optimizer": sgd(), '
         '"scheduler": lambda opt: ...}, "OneCycleLR": ...}, SEEDS, data, epochs)')
 

@@ -7,13 +7,11 @@ rate and the lesson's seeds; `hw1_bn` is the verdict of the CNN with BN against 
 import math
 
 import torch
-from otter.test_files import test_case
+from mnist_course.checks.runner import test_case
 from torch import nn
 
 from mnist_course.checks import support as s
 
-OK_FORMAT = False  # otter's exception-based format
-name = "hw1"
 N_IMAGES, N_EPOCHS = 10_000, 2  # what the question asks for
 HINT = ('assign the result of mc.compare(SmallCNN, {"CNN": {"model": partial(SmallCNN, bn=False), ...}, '
         '"CNN + BN": {"model": partial(SmallCNN, bn=True), ...}}, SEEDS, data.subset(train=10_000), 2)')

@@ -14,14 +14,12 @@ import math
 from collections import Counter
 
 import torch
-from otter.test_files import test_case
+from mnist_course.checks.runner import test_case
 from torch import nn
 
 import mnist_course as mc
 from mnist_course.checks import support as s
 
-OK_FORMAT = False  # otter's exception-based format
-name = "hw2"
 EVAL, TRAIN = "eval mode (%)", "train mode (%)"
 MODEL_HINT = 'set it to the BN model you classify with, e.g. ablation.models["BN | SGD", SEEDS[0]]'
 TABLE_HINT = (f'a DataFrame with the digits 0 to 9 as its index and the columns "{EVAL}" and "{TRAIN}", '

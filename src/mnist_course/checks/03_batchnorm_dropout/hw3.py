@@ -11,13 +11,11 @@ against the MLP with the biases, from `mc.paired_differences`."""
 import math
 
 import torch
-from otter.test_files import test_case
+from mnist_course.checks.runner import test_case
 from torch import nn
 
 from mnist_course.checks import support as s
 
-OK_FORMAT = False  # otter's exception-based format
-name = "hw3"
 OPTIMIZERS = ("SGD", "Adam")
 HINT = ('a dict {"SGD": mc.compare(partial(MLP, bn=True), {"BN": {...}, "BN, no bias before BN": {"model": '
         '<a function that returns MLP(bn=True) with bias-free fc1 and fc2>, ...}}, SEEDS, data, EPOCHS), "Adam": ...}')

@@ -7,7 +7,7 @@ recipe's augmentation, OneCycleLR, the lesson's DESIGN_SEEDS, the same epochs); 
 verdict of the model without conv5 against the budget CNN in the student's own paired differences."""
 
 
-from otter.test_files import test_case
+from mnist_course.checks.runner import test_case
 from torch import nn
 
 import mnist_course as mc
@@ -16,8 +16,6 @@ from mnist_course.checks.cnn import (
     convs, fresh, lesson, logits, number, own_model, same_table, shapes, variant_runs, variant_verdict,
 )
 
-OK_FORMAT = False  # otter's exception-based format
-name = "hw1"
 MODEL_HINT = ("build the budget CNN, replace conv5 by nn.Identity() and its head by a smaller one, and assign that "
               "model (not the function that builds it)")
 RUNS_HINT = ('assign the result of mc.compare(make_budget_cnn, {"budget CNN": {...}, "without conv5": {"model": ..., ...}}, '

@@ -9,7 +9,7 @@ differences."""
 
 
 import numpy as np
-from otter.test_files import test_case
+from mnist_course.checks.runner import test_case
 from torch import nn
 
 import mnist_course as mc
@@ -18,8 +18,6 @@ from mnist_course.checks.cnn import (
     convs, fresh, lesson, logits, number, own_model, same_table, shapes, variant_runs, variant_verdict,
 )
 
-OK_FORMAT = False  # otter's exception-based format
-name = "hw2"
 MODEL_HINT = ("build the budget CNN, replace its max-pool by nn.Conv2d(8, 8, 3, stride=2, padding=1), and assign that "
               "model (not the function that builds it)")
 RUNS_HINT = ('assign the result of mc.compare(make_budget_cnn, {"budget CNN": {...}, "strided": {"model": ..., ...}}, '
