@@ -45,6 +45,7 @@ def page(entries: list[dict], lessons: list[Path] | None = None) -> str:
     lines = [
         "---",
         'title: "Glossary"',
+        "repo-actions: false  # generated: no 'View source' (the student edition has no copy of this file)",
         "---",
         "",
         "<!-- Written by tools/glossary.py from glossary.yml: edit that file, then run the tool. -->",
