@@ -54,7 +54,8 @@ def test_learning_curves_of_a_comparison_show_each_seed_or_sd_bands() -> None:
     acc_ax, lr_ax = fig.axes
     assert acc_ax.get_ylabel() == "validation accuracy (%)" and lr_ax.get_ylabel() == "learning rate"
     assert len([line for line in acc_ax.get_lines() if len(line.get_xdata()) == 3]) == 2 * 3  # a line per run
-    assert {t.get_text() for t in acc_ax.get_legend().get_texts()} >= {"a", "b"}
+    assert acc_ax.get_legend() is None  # the same legend as lr_ax's: shown once, on the right
+    assert {t.get_text() for t in lr_ax.get_legend().get_texts()} >= {"a", "b"}
     assert "3 seeds, one line each" in fig._suptitle.get_text()
     fig = mc.plot_history(history(seeds=3), metrics=("val_acc",), hue="config", each_seed=False)
     assert len(fig.axes[0].collections) >= 2  # one +-sd band per config
@@ -155,3 +156,25 @@ def test_lr_search_figure_marks_choices_and_failed_runs_on_the_bottom_edge() -> 
     assert any(line.get_linestyle() == "--" and line.get_xdata()[0] == 0.1 for line in sgd.lines)
     labels = [t.get_text() for t in adam.get_legend().get_texts()]
     assert labels[:2] == ["plain", "BN"] and "shared rate" in labels and any("failed run" in t for t in labels)
+
+
+def displayed_text_px(fig) -> float:
+    """The smallest visible text of `fig` in CSS pixels as the site shows it: drawn at 100 dpi with a tight
+    bounding box (as the notebooks' inline figures are), then shrunk to the lesson column if wider."""
+    fig.canvas.draw()
+    width_px = fig.get_tightbbox().width * 100  # inches -> px at 100 dpi
+    scale = min(1.0, mc.plots.DESKTOP_COLUMN_PX / width_px)
+    sizes = [t.get_fontsize() * 100 / 72 for t in fig.findobj(plt.Text) if t.get_visible() and t.get_text().strip()]
+    return min(sizes) * scale
+
+
+@pytest.mark.parametrize("metrics", [("loss", "acc"), ("train_loss", "val_loss", "val_acc"),
+                                     ("train_loss", "train_acc", "lr")])
+def test_learning_curves_stay_readable_on_a_desktop(metrics: tuple[str, ...]) -> None:
+    """Issue 44: at 1280 px, three-panel figures were shown at 0.47 of their size with 5 px legends."""
+    data = history(seeds=2).assign(train_loss=lambda h: h.train_loss, lr=0.1)
+    fig = mc.plot_history(data, metrics=metrics, hue="config", title="t")
+    assert displayed_text_px(fig) >= 8
+    legends = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    texts = [tuple(t.get_text() for t in legend.get_texts()) for legend in legends]
+    assert len(texts) == len(set(texts))  # the same legend is not repeated panel after panel

@@ -23,6 +23,11 @@ LABELS = {
 }
 
 
+#: The width of the site's lesson column at a 1280 px wide desktop window, in CSS pixels (measured): a figure
+#: wider than this is shown shrunk to it.
+DESKTOP_COLUMN_PX = 790
+
+
 def plot_history(
     history: pd.DataFrame,
     metrics: tuple[str, ...] = ("loss", "acc"),
@@ -36,7 +41,10 @@ def plot_history(
     line (`each_seed=True`, the default), or as the mean with a +-1 sd band (`each_seed=False`)."""
     several = "seed" in history and history["seed"].nunique() > 1
     lines = several and each_seed
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.8), squeeze=False)
+    # Narrower panels from three on, so that the figure, shrunk to the site's lesson column, keeps its text
+    # at least 8 px high (DESKTOP_COLUMN_PX; tests/test_plots.py measures it).
+    fig, axes = plt.subplots(1, len(metrics), figsize=((5.5 if len(metrics) < 3 else 4.2) * len(metrics), 3.8),
+                             squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         columns = [f"train_{metric}", f"val_{metric}"] if metric in ("loss", "acc") else [metric]
         ids = [c for c in ("epoch", hue, "seed" if lines else None) if c]
@@ -51,7 +59,12 @@ def plot_history(
         ax.xaxis.get_major_locator().set_params(integer=True)
         if ax.get_legend() is not None:
             # long handles, so that the legend shows validation solid and train dashed
-            sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8, handlelength=3.5)
+            sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=10, handlelength=3.5)
+    legends = [ax.get_legend() for ax in axes[0]]
+    for k, legend in enumerate(legends):  # a legend that a later panel repeats is shown once, on the right
+        labels = legend and [t.get_text() for t in legend.get_texts()]
+        if legend and any(later and [t.get_text() for t in later.get_texts()] == labels for later in legends[k + 1:]):
+            legend.remove()
     if title:
         fig.suptitle(title + (f" ({history['seed'].nunique()} seeds, one line each)" if lines else ""))
     fig.tight_layout()
