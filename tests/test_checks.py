@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import mnist_course as mc
@@ -125,3 +126,102 @@ def test_the_runner_passes_what_a_test_case_reads(tmp_path: Path) -> None:
     assert grader.check("hw1", {"hw1_x": 3, "LESSON": 1}).passed  # the edited file, without a restart
     assert set(os.listdir()) == before  # no log file (otter wrote .OTTER_LOG)
     assert not runner.test_case.__test__
+
+
+# ---- shared by tests/test_checks_<lesson>.py: recipe mutations and the time of a check ----
+
+def timed(grader, question: str, env: dict) -> tuple[bool, str]:
+    """(passed, printed text) of a check, asserting that the check's own run takes under a second (the fastest of
+    up to three tries, on one torch thread: on a test machine busy with other work, two threads wait for each
+    other and only add time)."""
+    import time
+
+    import torch
+
+    times, threads = [], torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        while len(times) < 3 and (not times or min(times) >= 1.0):
+            start = time.perf_counter()
+            result = grader.check(question, env)
+            times.append(time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(threads)
+    assert min(times) < 1.0, f"{grader.lesson} {question}: the check took {min(times):.2f} s"
+    return result.passed, repr(result)
+
+
+def _other(value):
+    """A recorded setting changed into another of its kind."""
+    import numbers
+
+    import numpy as np
+
+    if isinstance(value, (bool, np.bool_)):
+        return not value
+    if value is None or value == "none":
+        return "RandomAffine"
+    if isinstance(value, numbers.Real):
+        return float(value) * 2 if value else 0.5
+    if isinstance(value, tuple):
+        return tuple(v * 2 for v in value) if value else (0.5,)
+    if isinstance(value, dict):
+        return {k: (v * 2 if isinstance(v, numbers.Real) else v) for k, v in value.items()}
+    return {"SGD": "Adam", "Adam": "SGD", "AdamW": "SGD", "OneCycleLR": "StepLR", "StepLR": "OneCycleLR"}.get(value, value + "2")
+
+
+def mutations(result: mc.Comparison, recipe, changes=()):
+    """For the right answer `result`, every recipe mutation the rule covers, as (what, a Comparison that records
+    that mutation, what the hint must say): each setting of `support.RULE` that the question keeps changed in one
+    config (the configs then differ) and, where the recipe fixes it, in every config; the test set read; fewer
+    training and validation images; a seed missing; one config trained for fewer epochs; a one-cycle schedule
+    that does not span its run. The settings table is edited, as if mc.compare had recorded these runs."""
+    from mnist_course.checks.support import RULE
+
+    def with_settings(column, values):
+        settings = result.settings.copy()
+        settings[column] = pd.Series(values, index=settings.index, dtype=object)
+        return result._replace(settings=settings)
+
+    configs = list(result.settings.index)
+    out = []
+    for column, what in RULE:
+        if column in changes:
+            continue
+        first = result.settings[column].iloc[0]
+        one = [_other(first) if c == configs[0] else v for c, v in result.settings[column].items()]
+        out.append((f"{column} changed in one config", with_settings(column, one), f"differ in their {what}"))
+        expected = recipe.lr if column == "max_lr" else getattr(recipe, column)
+        if expected is not None and expected != "any":
+            out.append((f"{column} changed in every config", with_settings(column, [_other(first)] * len(configs)),
+                        f"trains with {what}"))
+    out.append(("the test set read", with_settings("test", [True] * len(configs)), "read the test set"))
+    for column, what in [("train_images", "training images"), ("val_images", "validation images")]:
+        out.append((f"fewer {what}", with_settings(column, [recipe.train_images // 2 if column == "train_images"
+                                                            else recipe.val_images // 2] * len(configs)), what))
+    seeds = sorted(set(result.final["seed"]))
+    out.append(("a seed missing", result._replace(final=result.final[result.final["seed"] != seeds[-1]]), "ran seeds"))
+    last = result.history["epoch"].max()
+    if last > 1:
+        shorter = result.history[~((result.history["config"] == configs[0]) & (result.history["epoch"] == last))]
+        out.append(("one config trained for fewer epochs", result._replace(history=shorter), "numbers of epochs"))
+    if recipe.epochs is not None:
+        out.append(("fewer epochs in every config", result._replace(
+            history=result.history[result.history["epoch"] < last] if last > 1 else
+            result.history.assign(epoch=result.history["epoch"] + 1)), "trained for"))
+    cycling = [c for c in configs if result.settings.loc[c, "scheduler"] == "OneCycleLR"]
+    if cycling:
+        steps = [2 * int(v) if c in cycling else v for c, v in result.settings["scheduler_steps"].items()]
+        out.append(("a one-cycle schedule longer than its run", with_settings("scheduler_steps", steps), "spans"))
+    return out
+
+
+def all_mutations_fail(grader, question, env, runs_name, recipe, changes=()):
+    """Every recipe mutation of env[runs_name] fails the check with its hint."""
+    missed = []
+    for what, mutated, hint in mutations(env[runs_name], recipe, changes):
+        result = grader.check(question, {**env, runs_name: mutated})
+        passed, text = result.passed, repr(result)
+        if passed or hint not in text:
+            missed.append(f"{what}: {text}")
+    assert not missed, "\n".join(missed)

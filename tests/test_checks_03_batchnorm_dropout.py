@@ -259,6 +259,14 @@ def hw3(tiny):
 
 def test_hw3(tiny, hw3) -> None:
     assert outcome("hw3", **hw3) == (True, "hw3: passed (4 checks)")
+    # NumPy's integers are numbers: a count from np.int64, or from a pandas sum
+    import numpy as np
+    import pandas as pd
+
+    for right in (np.int64(hw3["hw3_redundant"]), pd.Series([hw3["hw3_redundant"] - 12, 12]).sum(), 512.0):
+        assert outcome("hw3", **{**hw3, "hw3_redundant": right})[0]
+    passed, text = outcome("hw3", **{**hw3, "hw3_redundant": "512"})
+    assert not passed and "`hw3_redundant` should be a number (e.g. 100), not a str ('512')" in text
     # the wrong count: the output layer's bias counted too (no BN follows it), or BN's own γ and β
     for wrong in (522, 1024):
         passed, text = outcome("hw3", **{**hw3, "hw3_redundant": wrong})

@@ -1,22 +1,29 @@
-"""Lesson 4's homework checks on real (tiny) runs: the right work passes, seeded wrong work fails its own check.
+"""Lesson 4's homework checks on real (tiny) runs: the right work passes, seeded wrong work fails its own check,
+and so does every mutation of the recipe (tests/test_checks.py: `mutations`).
 
-The model, `multiply_adds`, `coverage`, `sgd` and `one_cycle` are the lesson's own, read from its main text;
-the brief runs train the budget CNN for one epoch on 512 images, like the homework but in seconds."""
+The model, `multiply_adds`, `coverage`, `sgd`, `augment` and `one_cycle` are the lesson's own, read from its main
+text; the brief runs train the budget CNN for one epoch on 512 images, like the homework but in seconds (the
+checks' recipe is patched to these images and this epoch)."""
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import math
 from collections import OrderedDict
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 from torch import nn
 
+from test_checks import all_mutations_fail, timed
+
 import mnist_course as mc
+from mnist_course.checks import recipes
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "04_cnn_budget.ipynb"
 SEEDS = [0, 1, 2]
@@ -58,6 +65,21 @@ def make_strided(stride=2):
     return model
 
 
+@pytest.fixture(autouse=True)
+def tiny_recipe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lesson's recipe for the brief runs, for the tiny data of these tests: 512 images, 1 epoch."""
+    real = recipes.of
+    monkeypatch.setattr(recipes, "of", lambda lesson, question, quick=False: dataclasses.replace(
+        real(lesson, question, quick), train_images=512, val_images=512, epochs=1))
+
+
+def test_the_recipe_is_the_lessons() -> None:
+    """The recipe's augmentation and the budget CNN's size are the lesson's."""
+    recipe = recipes.of("04_cnn_budget", "hw1", quick=False)
+    assert {k: getattr(augment, k) for k in recipe.augment_options} == recipe.augment_options
+    assert mc.count_parameters(make_budget_cnn()) == 7_766
+
+
 def outcome(question, **env):
     result = grader.check(question, {**MAIN_TEXT, **env})
     return result.passed, repr(result)
@@ -72,11 +94,12 @@ def tiny(mnist: mc.MNISTSplits) -> mc.MNISTSplits:
     return mnist.subset(train=512, val=512, test=64)
 
 
-def brief(tiny, variant, name, seeds=SEEDS, schedule=True, augmentation=(True, True)):
+def brief(tiny, variant, name, seeds=SEEDS, schedule=True, augmentation=(True, True), optimizer=sgd, max_lr=0.1,
+          strength=augment):
     """The homework's brief runs, budget CNN against `variant`: 1 epoch on the tiny data."""
     def config(with_augment, **extra):
-        scheduler = (lambda opt: one_cycle(opt, 1, len(tiny.y_train))) if schedule else None
-        return dict(optimizer=sgd, augment=augment if with_augment else None, scheduler=scheduler, **extra)
+        scheduler = (lambda opt: one_cycle(opt, 1, len(tiny.y_train), max_lr=max_lr)) if schedule else None
+        return dict(optimizer=optimizer, augment=strength if with_augment else None, scheduler=scheduler, **extra)
     return mc.compare(make_budget_cnn, {"budget CNN": config(augmentation[0]),
                                         name: config(augmentation[1], model=variant)},
                       seeds, tiny, 1, batch_size=BATCH_SIZE, progress=False)
@@ -97,7 +120,18 @@ def hw1(tiny):
 
 
 def test_hw1(tiny, hw1) -> None:
-    assert outcome("hw1", **hw1) == (True, "hw1: passed (6 checks)")
+    assert timed(grader, "hw1", {**MAIN_TEXT, **hw1}) == (True, "hw1: passed (6 checks)")
+    all_mutations_fail(grader, "hw1", {**MAIN_TEXT, **hw1}, "hw1_runs", recipes.of("04_cnn_budget", "hw1"),
+                       changes={"parameters"})
+    # numbers of NumPy's kinds are numbers
+    assert outcome("hw1", **{**hw1, "hw1_saved_parameters": np.int64(hw1["hw1_saved_parameters"])})[0]
+    # the recipe changed in both configs alike: Adam, a one-cycle peak of 1.0, a stronger augmentation
+    for wrong, hint in [(dict(optimizer=lambda p: torch.optim.Adam(p, lr=1e-3)), "trains with optimizer Adam"),
+                        (dict(max_lr=1.0), "trains with learning rate (a schedule's peak) 1 in every config"),
+                        (dict(strength=mc.RandomAffine(degrees=45, translate=0.3)), "augmentation's strength")]:
+        unfair = brief(tiny, make_without_conv5, "without conv5", **wrong)
+        passed, text = outcome("hw1", **{**hw1, "hw1_runs": unfair, "hw1_verdict": verdict(unfair, "without conv5")})
+        assert not passed and hint in text, text
     # conv5 shrunk to 16 channels instead of removed
     kept = make_budget_cnn()
     kept.conv5, kept.head = L["conv_bn"](16, 16), nn.Linear(16, 10)
@@ -128,7 +162,7 @@ def test_hw1(tiny, hw1) -> None:
     # another schedule: a constant rate instead of the recipe's one-cycle
     constant = brief(tiny, make_without_conv5, "without conv5", schedule=False)
     passed, text = outcome("hw1", **{**hw1, "hw1_runs": constant, "hw1_verdict": verdict(constant, "without conv5")})
-    assert not passed and "trains with a constant rate" in text
+    assert not passed and "trains with learning rate (a schedule's peak) 0.03 in every config" in text
     # the variant trained without the recipe's augmentation: two things change at once
     unfair = brief(tiny, make_without_conv5, "without conv5", augmentation=(True, False))
     passed, text = outcome("hw1", **{**hw1, "hw1_runs": unfair, "hw1_verdict": verdict(unfair, "without conv5")})
@@ -159,7 +193,11 @@ def hw2(tiny):
 
 
 def test_hw2(tiny, hw2) -> None:
-    assert outcome("hw2", **hw2) == (True, "hw2: passed (7 checks)")
+    assert timed(grader, "hw2", {**MAIN_TEXT, **hw2}) == (True, "hw2: passed (7 checks)")
+    all_mutations_fail(grader, "hw2", {**MAIN_TEXT, **hw2}, "hw2_runs", recipes.of("04_cnn_budget", "hw2"),
+                       changes={"parameters"})
+    passed, text = outcome("hw2", **{**hw2, "hw2_fits": "False"})
+    assert not passed and "`hw2_fits` should be True or False (a bool), not a str ('False')" in text
     assert hw2["hw2_fits"] is False   # the strided model is over the budget: the check reads it from the model
     # stride left at 1: the convolution does not downsample
     passed, text = outcome("hw2", **{**hw2, "hw2_model": make_strided(stride=1)})
@@ -196,40 +234,59 @@ def test_hw2(tiny, hw2) -> None:
 
 
 @pytest.fixture(scope="module")
-def hw3(tiny):
-    batch = tiny.x_train[:BATCH_SIZE]
-    model = make_budget_cnn()
-    optimizer = sgd(model.parameters())
+def one_thread():
+    """Timings on one torch thread: on a test machine whose cores are busy with other work, two threads wait for
+    each other and a step can take 20 times longer from one measurement to the next."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
-    def step():
-        optimizer.zero_grad()
-        nn.functional.cross_entropy(model(batch), tiny.y_train[:BATCH_SIZE]).backward()
-        optimizer.step()
-    augment_ms = mc.time_ms(lambda: augment(batch), "cpu", repeats=3, warmup=1)
-    step_ms = mc.time_ms(step, "cpu", repeats=3, warmup=1)
+
+@pytest.fixture(scope="module")
+def hw3(tiny, one_thread):
+    """The student's timings, as mc.time_ms gives them: here the medians the check's own timer measures (on this
+    shared test machine, two timings minutes apart can differ far more than on a student's)."""
+    from mnist_course.checks import runner
+
+    batch = tiny.x_train[:BATCH_SIZE]
+    (_, augment_ms), (_, step_ms) = runner.load(grader.tests_dir / "hw3.py").measured(batch, make_budget_cnn)
     return {"hw3_batch": batch, "hw3_augment_ms": augment_ms, "hw3_step_ms": step_ms,
             "hw3_share": augment_ms / (augment_ms + step_ms)}
 
 
-def test_hw3(tiny, hw3) -> None:
-    assert outcome("hw3", **hw3) == (True, "hw3: passed (3 checks)")
+def test_hw3(tiny, hw3, one_thread) -> None:
+    assert timed(grader, "hw3", {**MAIN_TEXT, "data": tiny, **hw3}) == (True, "hw3: passed (3 checks)")
     a, b = hw3["hw3_augment_ms"], hw3["hw3_step_ms"]
+    env = {"data": tiny, **hw3}
+    # a share rounded to two decimals, and NumPy's numbers, are right too
+    assert outcome("hw3", **{**env, "hw3_share": round(a / (a + b), 2)})[0]
+    assert outcome("hw3", **{**env, "hw3_augment_ms": np.float64(a), "hw3_share": np.float32(a / (a + b))})[0]
     # the augmentation's time divided by the step's alone
-    passed, text = outcome("hw3", **{**hw3, "hw3_share": a / b})
+    passed, text = outcome("hw3", **{**env, "hw3_augment_ms": 2.0, "hw3_step_ms": 8.0, "hw3_share": 0.25})
     assert not passed and "divide by their sum" in text
     # a percentage instead of a fraction
-    passed, text = outcome("hw3", **{**hw3, "hw3_share": 100 * a / (a + b)})
+    passed, text = outcome("hw3", **{**env, "hw3_share": 100 * a / (a + b)})
     assert not passed and "looks like a percentage" in text
-    # a share rounded, or copied from someone else's timings
-    passed, text = outcome("hw3", **{**hw3, "hw3_augment_ms": 1.0, "hw3_step_ms": 14.8, "hw3_share": 0.06})
+    # a share that is not the own timings' (copied from someone else)
+    passed, text = outcome("hw3", **{**env, "hw3_share": a / (a + b) + 0.05})
     assert not passed and "does not agree with your own timings" in text
+    # invented timings, and times in seconds instead of milliseconds: the check measures both itself
+    for wrong in [{"hw3_augment_ms": 1000 * a, "hw3_step_ms": b}, {"hw3_augment_ms": a, "hw3_step_ms": b / 50},
+                  {"hw3_augment_ms": a / 1000, "hw3_step_ms": b / 1000}]:
+        passed, text = outcome("hw3", **{**env, **wrong, "hw3_share": wrong["hw3_augment_ms"] / (
+            wrong["hw3_augment_ms"] + wrong["hw3_step_ms"])})
+        assert not passed and "takes" in text and "here and now" in text and "mc.time_ms" in text, text
     # the timing of the wrong thing: augment on one image instead of a training batch
-    passed, text = outcome("hw3", **{**hw3, "hw3_batch": tiny.x_train[:1]})
+    passed, text = outcome("hw3", **{**env, "hw3_batch": tiny.x_train[:1]})
     assert not passed and "`hw3_batch` has the shape (1, 1, 28, 28)" in text
+    # a batch of zeros, not training images
+    passed, text = outcome("hw3", **{**env, "hw3_batch": torch.zeros(BATCH_SIZE, 1, 28, 28)})
+    assert not passed and "is not made of images of the training set" in text
     # the step time of the lesson's timing table, a column of four models
     speed = pd.Series([23.9, b, 18.3, 20.9], name="ms_per_step")
-    passed, text = outcome("hw3", **{**hw3, "hw3_step_ms": speed})
-    assert not passed and "`hw3_step_ms` should be one number (milliseconds), not a Series" in text
+    passed, text = outcome("hw3", **{**env, "hw3_step_ms": speed})
+    assert not passed and "`hw3_step_ms` should be a number (e.g. 7.5), not a Series" in text
     # start minus end: a negative time
-    passed, text = outcome("hw3", **{**hw3, "hw3_augment_ms": -a, "hw3_share": -a / (b - a)})
+    passed, text = outcome("hw3", **{**env, "hw3_augment_ms": -a, "hw3_share": -a / (b - a)})
     assert not passed and "a time is a positive number" in text

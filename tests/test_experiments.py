@@ -258,3 +258,30 @@ def test_compare_records_what_each_config_ran_with(small: mc.MNISTSplits) -> Non
     assert s.loc["one-cycle", "batch_size"] == 256
     assert s.loc["Adam", ["optimizer", "momentum", "weight_decay", "augment"]].tolist() == ["Adam", 0.9, 1e-4, "RandomAffine"]
     assert s["parameters"].nunique() == 1 and s.loc["Adam", "model"] == "MLP"
+
+
+def test_compare_records_the_run_and_the_recipe(small: mc.MNISTSplits) -> None:
+    """What the homework checks hold a run to: the epochs, the images of each split, whether the test set was
+    read, Nesterov, a one-cycle schedule's length in steps, the augmentation's strength, the dropout rates and
+    label smoothing, as recorded from the built objects."""
+    from functools import partial
+
+    def with_dropout():
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.ReLU(), nn.Dropout(0.25), nn.Dropout(0.0), nn.Linear(16, 10))
+
+    data = small.subset(train=300, val=200, test=100)
+    configs = {
+        "plain": {"optimizer": partial(torch.optim.SGD, lr=0.1)},
+        "recipe": {"optimizer": partial(torch.optim.SGD, lr=0.03, momentum=0.9, nesterov=True), "batch_size": 64,
+                   "scheduler": lambda opt: torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, epochs=2, steps_per_epoch=5),
+                   "augment": mc.RandomAffine(degrees=7, translate=0.1), "label_smoothing": 0.1, "model": with_dropout},
+    }
+    result = mc.compare(MLP, configs, [0], data, 2, test=True, progress=False)
+    s = result.settings
+    assert s.loc["plain", ["epochs", "train_images", "val_images", "test", "nesterov"]].tolist() == [2, 300, 200, True, False]
+    assert pd.isna(s.loc["plain", "scheduler_steps"]) and s.loc["plain", "augment_options"] is None
+    assert s.loc["plain", "dropout"] == () and s.loc["plain", "label_smoothing"] == 0.0
+    assert s.loc["recipe", ["nesterov", "scheduler_steps", "max_lr", "momentum"]].tolist() == [True, 10, 0.1, 0.95]
+    assert s.loc["recipe", "augment_options"] == {"degrees": 7, "translate": 0.1, "scale": None}
+    assert s.loc["recipe", "dropout"] == (0.25,) and s.loc["recipe", "label_smoothing"] == 0.1
+    assert not mc.compare(MLP, {"plain": configs["plain"]}, [0], data, 1, progress=False).settings.loc["plain", "test"]

@@ -41,7 +41,9 @@ class Comparison(NamedTuple):
     seeds, one row per config; `models`: the trained models by `(config, seed)`; `final`: one
     row per (config, seed) with the final-epoch metrics (and `test_acc` with `test=True`), the
     input of `paired_differences`; `settings`: one row per config saying what it ran with (see
-    `run_settings`), so that a table can be checked against what was asked (the homework checks).
+    `run_settings`; `compare` adds `label_smoothing`, `epochs`, `train_images` and `val_images`, the
+    sizes of the training and validation splits it was given, and `test`, whether it read the test
+    set), so that a table can be checked against what was asked (the homework checks).
     """
 
     history: pd.DataFrame
@@ -56,16 +58,39 @@ def run_settings(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: 
     """What one run trains with, as read from its objects once they are built (the scheduler too,
     as `OneCycleLR` changes the optimizer's rate and momentum when it is created): the model's
     class and parameter count, the optimizer's class, `lr`, `max_lr` (OneCycleLR's peak, else
-    `lr`), `momentum` (SGD's, or Adam's beta1; NaN if none), `weight_decay`, the scheduler's class
-    (None for a constant rate), `batch_size` and the augmentation's name (None without)."""
+    `lr`), `momentum` (SGD's, or Adam's beta1; NaN if none), `nesterov`, `weight_decay`, the
+    scheduler's class (None for a constant rate) and `scheduler_steps` (the training steps a
+    OneCycleLR spans, its `total_steps`; None for other schedulers), `batch_size`, the
+    augmentation's name (None without) and `augment_options` (its settings, e.g. RandomAffine's
+    `{"degrees": 7, "translate": 0.1, "scale": None}`; None for a plain function), and `dropout`,
+    the rate `p` of every dropout layer of the model with p > 0, in the model's order (a tuple, empty
+    without dropout)."""
     group = optimizer.param_groups[0]
     momentum = group.get("momentum", group.get("betas", (float("nan"),))[0])
     return {"model": type(model).__name__, "parameters": sum(p.numel() for p in model.parameters()),
             "optimizer": type(optimizer).__name__, "lr": group.get("initial_lr", group["lr"]),
             "max_lr": group.get("max_lr", group.get("initial_lr", group["lr"])), "momentum": momentum,
-            "weight_decay": group.get("weight_decay", 0.0),
+            "nesterov": bool(group.get("nesterov", False)), "weight_decay": group.get("weight_decay", 0.0),
             "scheduler": type(scheduler).__name__ if scheduler is not None else None,
-            "batch_size": batch_size, "augment": getattr(augment, "__name__", type(augment).__name__) if augment is not None else None}
+            "scheduler_steps": getattr(scheduler, "total_steps", None) if scheduler is not None else None,
+            "batch_size": batch_size, "augment": getattr(augment, "__name__", type(augment).__name__) if augment is not None else None,
+            "augment_options": _plain_options(augment),
+            "dropout": tuple(float(m.p) for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0)}
+
+
+def _plain_options(augment: Any) -> dict[str, Any] | None:
+    """The public attributes of an augmentation object that are plain values (numbers, strings, None, and
+    tuples or lists of those), by name; None for a function, a lambda or no augmentation."""
+    if augment is None or inspect.isroutine(augment) or not hasattr(augment, "__dict__"):
+        return None
+
+    def plain(value: Any) -> bool:
+        if isinstance(value, (tuple, list)):
+            return all(plain(v) for v in value)
+        return value is None or isinstance(value, (int, float, str))
+
+    return {k: (tuple(v) if isinstance(v, list) else v) for k, v in vars(augment).items()
+            if not k.startswith("_") and k != "training" and plain(v)}
 
 
 def compare(
@@ -119,8 +144,10 @@ def compare(
             make_scheduler = config.pop("scheduler", None)
             scheduler = make_scheduler(optimizer) if make_scheduler else None
             options = {**fit_kwargs, **config}
-            settings.setdefault(name, run_settings(model, optimizer, scheduler, options.get("batch_size", FIT_BATCH_SIZE),
-                                                   options.get("augment")))
+            settings.setdefault(name, {
+                **run_settings(model, optimizer, scheduler, options.get("batch_size", FIT_BATCH_SIZE), options.get("augment")),
+                "label_smoothing": options.get("label_smoothing", 0.0), "epochs": epochs,
+                "train_images": len(data.y_train), "val_images": len(data.y_val), "test": bool(test)})
             set_seed(seed)
             run = fit(model, data, optimizer, epochs, scheduler=scheduler,
                       generator=torch.Generator().manual_seed(seed), **options)

@@ -10,12 +10,14 @@ The tests live in `mnist_course/checks/<lesson>/<question>.py`: each test case i
 with `@test_case(name=...)` (`mnist_course.checks.runner.test_case`, the format of otter-grader's
 exception-based test files), whose argument names are read from the notebook's global variables and which
 raises `AssertionError` with a hint when a property of the student's own work does not hold (the runs that
-were asked for, the same seeds and data order, an answer that agrees with the student's own table). They never train and never contain a solution. Because the tests are
+were asked for, with the lesson's recipe in everything the question does not change, an answer that agrees
+with the student's own table). They never train and never contain a solution. Because the tests are
 package data, a notebook opened alone (in Colab, after its install cell) finds them. The course ran them
 with otter-grader until its install turned out to change Colab's preinstalled packages; `runner` needs
 nothing but the standard library (see its docstring).
 
-`support` holds the small assertions that the test files share.
+`support` holds the small assertions that the test files share (among them `keeps_recipe`, the one rule
+of every check on runs), `recipes` what each lesson's runs train with unless a question changes it.
 """
 
 from __future__ import annotations

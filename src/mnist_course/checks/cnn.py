@@ -1,15 +1,15 @@
 """Helpers of lesson 4's homework checks (a CNN, its layers and its brief runs), shared by
-`04_cnn_budget/hw1.py` and `hw2.py`. Each raises `AssertionError` with a hint, like `support`."""
+`04_cnn_budget/hw1.py`, `hw2.py` and `hw3.py`. Each raises `AssertionError` with a hint, like `support`."""
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import torch
 from torch import nn
 
 import mnist_course as mc
+from mnist_course.checks import recipes
 from mnist_course.checks import support as s
 
 
@@ -39,11 +39,11 @@ def own_model(value, name, hint, working=True):
 
 
 def number(value, name, hint):
-    """`value` as one number (a Python or NumPy number, not a Series, tensor or bool)."""
+    """`value` as one whole number (a Python or NumPy number without a fraction, not a Series, tensor or bool)."""
     s.given(value, name, hint)
-    if isinstance(value, bool) or not isinstance(value, numbers.Number):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise AssertionError(f"`{name}` should be one number, not a {type(value).__name__}: {hint}")
-    return value
+    return s.whole(value, name, hint, "1234")
 
 
 def convs(model):
@@ -99,38 +99,16 @@ def roles(result, name, reference_model, what):
     return budget[0], next(c for c in found if c != budget[0])
 
 
-def brief_runs(result, name, augment, seeds, batch_size):
-    """The brief runs of the homework: the recipe (its optimizer, augmentation, one-cycle schedule and batch
-    size) in every config, the same epochs, the lesson's design seeds, the same learning rate at every epoch."""
-    for column, what in [("optimizer", "optimizer"), ("max_lr", "peak learning rate"), ("momentum", "momentum"),
-                         ("weight_decay", "weight decay"), ("batch_size", "batch size"), ("augment", "augmentation"),
-                         ("scheduler", "learning-rate schedule")]:
-        s.same_setting(result, name, column, what)
-    config = s.configs(result)[0]
-    scheduler = s.setting(result, config, "scheduler")
-    assert scheduler == "OneCycleLR", (f"`{name}` trains with {scheduler or 'a constant rate'}: the question asks for "
-                                       "the recipe's one-cycle schedule (one_cycle, a OneCycleLR) in every config")
-    kind = getattr(lesson(augment, "augment"), "__name__", type(augment).__name__)
-    assert s.setting(result, config, "augment") == kind, (
-        f"`{name}` trains without the recipe's augmentation: put the lesson's augment ({augment}) in every config")
-    size = lesson(batch_size, "BATCH_SIZE")
-    assert s.setting(result, config, "batch_size") == size, (
-        f"`{name}` trains with batches of {s.setting(result, config, 'batch_size')}: use the recipe's BATCH_SIZE")
-    s.same_epochs(result, name)
-    s.same_seeds(result, name, lesson(seeds, "DESIGN_SEEDS"))
-    rates = [list(run["lr"]) for _, run in result.history.groupby(["config", "seed"], sort=False)]
-    assert all(len(r) == len(rates[0]) and all(math.isclose(a, b, rel_tol=1e-9) for a, b in zip(r, rates[0]))
-               for r in rates), (f"`{name}`: the learning rates of the runs differ from epoch to epoch: give every "
-                                 "config the same one-cycle schedule over the same epochs")
-
-
-def variant_runs(result, name, model, model_name, reference, what, augment, seeds, batch_size):
-    """`result` trains the budget CNN and, in its other config, a model like `model` (the student's), as brief runs."""
+def variant_runs(result, name, model, model_name, reference, what, question):
+    """`result` trains the budget CNN and, in its other config, a model like `model` (the student's), as brief
+    runs: everything but the model is the lesson's recipe for them (recipes.of("04_cnn_budget", question))."""
     _, variant = roles(result, name, reference, what)
     assert architecture(s.model_of(result, variant)) == architecture(model), (
         f"`{name}`: config {variant!r} does not train a model like {model_name}: make {model_name}'s factory the "
         "model of that config")
-    brief_runs(result, name, augment, seeds, batch_size)
+    s.keeps_recipe(result, name, recipes.of("04_cnn_budget", question), changes={"parameters"}, seeds_name="DESIGN_SEEDS",
+                   data_hint="train on the first 10,000 training images (data.subset(train=10_000, val=len(data.y_val), "
+                   "test=len(data.y_test))) with the lesson's validation split")
 
 
 def variant_verdict(result, name, answer, answer_name, reference, what):
@@ -139,3 +117,16 @@ def variant_verdict(result, name, answer, answer_name, reference, what):
     budget, variant = roles(result, name, reference, what)
     s.agrees(answer, s.verdict(result, variant, budget), answer_name,
              f'the "verdict" column of mc.paired_differences({name}, {budget!r}), row {variant!r}')
+
+
+BUDGET_CNN_PARAMETERS = 7_766   # make_budget_cnn() of the lesson
+
+
+def budget_cnn(make_budget_cnn):
+    """A new budget CNN from the lesson's factory, checked to be the lesson's (its parameter count)."""
+    model = fresh(make_budget_cnn, "make_budget_cnn")
+    count = sum(p.numel() for p in model.parameters())
+    assert count == BUDGET_CNN_PARAMETERS, (
+        f"`make_budget_cnn()` builds a model with {count:,} parameters, not the lesson's budget CNN "
+        f"({BUDGET_CNN_PARAMETERS:,}): run the cell that defines it again, unchanged")
+    return model

@@ -1,12 +1,13 @@
 """Lesson 1, homework 3 (activation function): `hw3_runs` is an `mc.compare` result with one config per
-activation (ReLU, Sigmoid, Tanh, GELU: `make_mlp(nn.Sigmoid)`, ...), `hw3_best` the name of the
-activation with the highest mean final validation accuracy, `hw3_sigmoid` the verdict of Sigmoid
-against ReLU from `mc.paired_differences`."""
+activation (ReLU, Sigmoid, Tanh, GELU: `make_mlp(nn.Sigmoid)`, ...), everything else the lesson's
+recipe; `hw3_best` the name of the activation with the highest mean final validation accuracy,
+`hw3_sigmoid` the verdict of Sigmoid against ReLU from `mc.paired_differences`."""
 
-from mnist_course.checks.runner import test_case
 from torch import nn
 
+from mnist_course.checks import recipes
 from mnist_course.checks import support as s
+from mnist_course.checks.runner import test_case
 
 ASKED = (nn.ReLU, nn.Sigmoid, nn.Tanh, nn.GELU)
 HINT = ('assign the result of mc.compare(make_mlp, {"Sigmoid": {"model": lambda: make_mlp(nn.Sigmoid), '
@@ -34,20 +35,19 @@ def four(hw3_runs):
 
 
 @test_case(name="only the activation changes")
-def same_rest(hw3_runs, SEEDS):
+def same_rest(hw3_runs):
     runs = s.comparison(hw3_runs, "hw3_runs", HINT)
-    for column, what in [("parameters", "number of parameters"), ("optimizer", "optimizer"), ("lr", "learning rate"),
-                         ("momentum", "momentum"), ("batch_size", "batch size"), ("scheduler", "learning-rate schedule")]:
-        s.same_setting(runs, "hw3_runs", column, what)
-    s.same_epochs(runs, "hw3_runs")
-    s.same_seeds(runs, "hw3_runs", SEEDS)
+    s.keeps_recipe(runs, "hw3_runs", recipes.of("01_intro", "hw3"))
 
 
 @test_case(name="the best activation")
 def best(hw3_runs, hw3_best):
     runs = s.comparison(hw3_runs, "hw3_runs", HINT)
     s.given(hw3_best, "hw3_best", 'set it to the name of the best activation, e.g. "GELU"')
-    s.agrees(hw3_best, activations(runs)[s.best(runs)], "hw3_best",
+    assert isinstance(hw3_best, str), (f"`hw3_best` should be the name of an activation, a str such as \"GELU\", not a "
+                                       f"{type(hw3_best).__name__}")
+    expected = activations(runs)[s.best(runs)]
+    s.agrees(expected if hw3_best.strip().lower() == expected.lower() else hw3_best, expected, "hw3_best",
              "the mean final validation accuracy of each activation in hw3_runs.summary")
 
 

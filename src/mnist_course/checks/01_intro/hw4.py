@@ -1,10 +1,12 @@
 """Lesson 1, homework 4 (learning-rate scheduler): `hw4_runs` is an `mc.compare` result with a constant
-rate, StepLR and OneCycleLR, everything else equal; `hw4_step` and `hw4_one_cycle` are the verdicts of
-StepLR and OneCycleLR against the constant rate, from `mc.paired_differences`."""
+rate, StepLR and OneCycleLR, everything else the lesson's recipe (the same highest rate, LR, and no momentum:
+OneCycleLR with cycle_momentum=False), a StepLR whose step falls inside the run and a OneCycleLR that spans
+it; `hw4_step` and `hw4_one_cycle` are the verdicts of StepLR and OneCycleLR against the constant rate,
+from `mc.paired_differences`."""
 
-from mnist_course.checks.runner import test_case
-
+from mnist_course.checks import recipes
 from mnist_course.checks import support as s
+from mnist_course.checks.runner import test_case
 
 HINT = ('assign the result of mc.compare(make_mlp, {"constant": {"optimizer": sgd()}, "StepLR": {"optimizer": sgd(), '
         '"scheduler": lambda opt: ...}, "OneCycleLR": ...}, SEEDS, data, epochs)')
@@ -17,17 +19,14 @@ def schedules(hw4_runs):
     for kind in (None, "StepLR", "OneCycleLR"):
         assert used.count(kind) == 1, (f"`hw4_runs` should have exactly one config with "
                                        f"{'a constant rate (no scheduler)' if kind is None else kind}; its schedulers: {used}")
+    s.rate_falls(runs, "hw4_runs", s.reference_config(runs, "hw4_runs", "scheduler", "StepLR", "StepLR"), "StepLR")
 
 
 @test_case(name="only the schedule changes")
-def same_rest(hw4_runs, SEEDS):
+def same_rest(hw4_runs):
     runs = s.comparison(hw4_runs, "hw4_runs", HINT)
-    s.same_setting(runs, "hw4_runs", "max_lr", "highest learning rate (a scheduler's max_lr or starting rate)")
     s.same_setting(runs, "hw4_runs", "momentum", "momentum (OneCycleLR turns it on unless cycle_momentum=False)")
-    for column, what in [("model", "model"), ("optimizer", "optimizer"), ("batch_size", "batch size")]:
-        s.same_setting(runs, "hw4_runs", column, what)
-    s.same_epochs(runs, "hw4_runs")
-    s.same_seeds(runs, "hw4_runs", SEEDS)
+    s.keeps_recipe(runs, "hw4_runs", recipes.of("01_intro", "hw4"), changes={"scheduler"})
 
 
 @test_case(name="the verdicts against the constant rate")

@@ -68,13 +68,12 @@ def variants(runs, o):
 
 @test_case(name="(a) the redundant parameters of the BN MLP")
 def redundant(hw3_redundant, MLP):
-    s.given(hw3_redundant, "hw3_redundant", "set it to the number of parameters that BN makes redundant")
-    assert isinstance(hw3_redundant, (int, float)) and not isinstance(hw3_redundant, bool), (
-        f"`hw3_redundant` should be a number of parameters, not {hw3_redundant!r}")
+    answer = s.whole(hw3_redundant, "hw3_redundant", "set it to the number of parameters that BN makes redundant",
+                     example="100")
     with torch.random.fork_rng(devices=[]):  # building a model draws random weights: leave the notebook's state
         model = MLP(bn=True)
     expected = sum(m.bias.numel() for _, m, to_bn in before_bn(model) if to_bn and m.bias is not None)
-    s.agrees(hw3_redundant, expected, "hw3_redundant",
+    s.agrees(answer, expected, "hw3_redundant",
              "which parameters of MLP(bn=True) cannot change its output in training mode: the biases of the "
              "layers whose output goes straight into BN (BN's own parameters are not among them)")
 

@@ -3,17 +3,17 @@ absent) and its head shrunk to read conv4's 16 channels; `hw1_saved_parameters` 
 `hw1_saved_multiply_adds` what it saves against the budget CNN, recomputed here from the student's model
 with `mc.count_parameters` and the lesson's `multiply_adds`; `hw1_coverage` the lesson's `coverage` table
 of that model; `hw1_runs` the brief runs (`mc.compare`: the budget CNN and the model without conv5, the
-recipe's augmentation, OneCycleLR, the lesson's DESIGN_SEEDS, the same epochs); `hw1_verdict` the
+lesson's recipe in everything but the model: its optimizer, augmentation 7°/0.1 and one-cycle schedule
+peaking at 0.1 over the run, 2 epochs on the first 10,000 training images, the lesson's DESIGN_SEEDS); `hw1_verdict` the
 verdict of the model without conv5 against the budget CNN in the student's own paired differences."""
 
-
-from mnist_course.checks.runner import test_case
 from torch import nn
 
 import mnist_course as mc
 from mnist_course.checks import support as s
+from mnist_course.checks.runner import test_case
 from mnist_course.checks.cnn import (
-    convs, fresh, lesson, logits, number, own_model, same_table, shapes, variant_runs, variant_verdict,
+    budget_cnn, convs, lesson, logits, number, own_model, same_table, shapes, variant_runs, variant_verdict,
 )
 
 MODEL_HINT = ("build the budget CNN, replace conv5 by nn.Identity() and its head by a smaller one, and assign that "
@@ -28,7 +28,7 @@ COVERAGE = ["first_pixel", "last_pixel", "pixels_seen"]
 @test_case(name="conv5 removed")
 def removed(hw1_model, make_budget_cnn):
     model = own_model(hw1_model, "hw1_model", MODEL_HINT, working=False)
-    reference = fresh(make_budget_cnn, "make_budget_cnn")
+    reference = budget_cnn(make_budget_cnn)
     conv5 = getattr(model, "conv5", None)
     assert conv5 is None or not convs(conv5), (
         "`hw1_model` still has a convolution in conv5: replace the whole block by nn.Identity() (model.conv5 = nn.Identity())")
@@ -39,7 +39,7 @@ def removed(hw1_model, make_budget_cnn):
 @test_case(name="the head reads conv4's channels")
 def head(hw1_model, make_budget_cnn):
     model = own_model(hw1_model, "hw1_model", MODEL_HINT, working=False)
-    channels = convs(fresh(make_budget_cnn, "make_budget_cnn"))[-2].out_channels   # conv4's
+    channels = convs(budget_cnn(make_budget_cnn))[-2].out_channels   # conv4's
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     assert linears and linears[-1].in_features == channels and linears[-1].out_features == 10, (
         f"`hw1_model`'s head should be a linear layer from conv4's {channels} channels to the 10 classes: shrink it "
@@ -54,7 +54,7 @@ def saved(hw1_model, hw1_saved_parameters, hw1_saved_multiply_adds, make_budget_
            "set it to how many fewer parameters hw1_model has than the budget CNN (mc.count_parameters)")
     number(hw1_saved_multiply_adds, "hw1_saved_multiply_adds",
            "set it to how many fewer multiply-adds per image hw1_model needs than the budget CNN (the totals of multiply_adds(model).sum())")
-    reference = fresh(make_budget_cnn, "make_budget_cnn")
+    reference = budget_cnn(make_budget_cnn)
     count = lesson(multiply_adds, "multiply_adds")
     for answer, own, theirs, var, how in [
             (hw1_saved_parameters, mc.count_parameters(model), mc.count_parameters(reference), "hw1_saved_parameters",
@@ -79,15 +79,15 @@ def covered(hw1_model, hw1_coverage, coverage):
 
 
 @test_case(name="the brief runs")
-def runs(hw1_runs, hw1_model, make_budget_cnn, augment, DESIGN_SEEDS, BATCH_SIZE):
+def runs(hw1_runs, hw1_model, make_budget_cnn):
     result = s.comparison(hw1_runs, "hw1_runs", RUNS_HINT)
     model = own_model(hw1_model, "hw1_model", MODEL_HINT)
-    variant_runs(result, "hw1_runs", model, "hw1_model", fresh(make_budget_cnn, "make_budget_cnn"), "the model without conv5",
-                 augment, DESIGN_SEEDS, BATCH_SIZE)
+    variant_runs(result, "hw1_runs", model, "hw1_model", budget_cnn(make_budget_cnn), "the model without conv5",
+                 "hw1")
 
 
 @test_case(name="the verdict")
 def verdict(hw1_runs, hw1_verdict, make_budget_cnn):
     result = s.comparison(hw1_runs, "hw1_runs", RUNS_HINT)
-    variant_verdict(result, "hw1_runs", hw1_verdict, "hw1_verdict", fresh(make_budget_cnn, "make_budget_cnn"),
+    variant_verdict(result, "hw1_runs", hw1_verdict, "hw1_verdict", budget_cnn(make_budget_cnn),
                     "the model without conv5")

@@ -3,19 +3,17 @@ a 3x3 convolution with stride 2 and padding 1 (8 -> 8 channels); `hw2_parameters
 `hw2_fits` whether that is under BUDGET; `hw2_multiply_adds` its multiply-adds per image (the lesson's
 `multiply_adds`); `hw2_receptive_field` and `hw2_coverage` its `mc.receptive_field_table` and the lesson's
 `coverage` table, all recomputed here from the student's model; `hw2_runs` the brief runs (`mc.compare`: the
-budget CNN and the strided model, the recipe's augmentation, OneCycleLR, DESIGN_SEEDS, the same epochs);
+budget CNN and the strided model, the lesson's recipe in everything but the model, as in homework 1);
 `hw2_verdict` the verdict of the strided model against the budget CNN in the student's own paired
 differences."""
 
-
-import numpy as np
-from mnist_course.checks.runner import test_case
 from torch import nn
 
 import mnist_course as mc
 from mnist_course.checks import support as s
+from mnist_course.checks.runner import test_case
 from mnist_course.checks.cnn import (
-    convs, fresh, lesson, logits, number, own_model, same_table, shapes, variant_runs, variant_verdict,
+    budget_cnn, convs, lesson, logits, number, own_model, same_table, shapes, variant_runs, variant_verdict,
 )
 
 MODEL_HINT = ("build the budget CNN, replace its max-pool by nn.Conv2d(8, 8, 3, stride=2, padding=1), and assign that "
@@ -24,6 +22,7 @@ RUNS_HINT = ('assign the result of mc.compare(make_budget_cnn, {"budget CNN": {.
              "DESIGN_SEEDS, data, epochs, batch_size=BATCH_SIZE) with the recipe's optimizer, augmentation and one-cycle schedule")
 COVERAGE = ["first_pixel", "last_pixel", "pixels_seen"]
 RECEPTIVE_FIELD = ["k", "s", "p", "n_out", "r_out", "j_out"]
+BUDGET = 8_000   # the lesson's budget: fewer than 8,000 parameters
 
 
 # ---- the test cases ----
@@ -31,7 +30,7 @@ RECEPTIVE_FIELD = ["k", "s", "p", "n_out", "r_out", "j_out"]
 @test_case(name="a strided convolution where the pool was")
 def strided(hw2_model, make_budget_cnn):
     model = own_model(hw2_model, "hw2_model", MODEL_HINT, working=False)
-    reference = fresh(make_budget_cnn, "make_budget_cnn")
+    reference = budget_cnn(make_budget_cnn)
     pools = [type(m).__name__ for m in model.modules() if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d))]
     assert not pools, (f"`hw2_model` still has a pooling layer ({', '.join(pools)}): replace the max-pool itself by "
                        "the convolution (model.pool = nn.Conv2d(...)) instead of adding one beside it")
@@ -48,18 +47,16 @@ def strided(hw2_model, make_budget_cnn):
 
 
 @test_case(name="its parameters and the budget")
-def within(hw2_model, hw2_parameters, hw2_fits, BUDGET, make_budget_cnn):
+def within(hw2_model, hw2_parameters, hw2_fits, make_budget_cnn):
     model = own_model(hw2_model, "hw2_model", MODEL_HINT)
     number(hw2_parameters, "hw2_parameters", "set it to the number of parameters of hw2_model (mc.count_parameters)")
-    s.given(hw2_fits, "hw2_fits", "set it to True if hw2_model has fewer than BUDGET parameters, else False")
+    s.boolean(hw2_fits, "hw2_fits", "set it to True if hw2_model has fewer than BUDGET parameters, else False")
     expected = mc.count_parameters(model)
-    if hw2_parameters != expected and hw2_parameters == mc.count_parameters(fresh(make_budget_cnn, "make_budget_cnn")):
+    if hw2_parameters != expected and hw2_parameters == mc.count_parameters(budget_cnn(make_budget_cnn)):
         raise AssertionError("`hw2_parameters` is the budget CNN's count: count the parameters of hw2_model, the "
                              "strided model")
     s.agrees(hw2_parameters, expected, "hw2_parameters", "mc.count_parameters(hw2_model)")
-    assert isinstance(hw2_fits, (bool, np.bool_)), (
-        f"`hw2_fits` is {hw2_fits!r}: set it to True or False")
-    s.agrees(bool(hw2_fits), expected < lesson(BUDGET, "BUDGET"), "hw2_fits",
+    s.agrees(bool(hw2_fits), expected < BUDGET, "hw2_fits",
              "the parameters of hw2_model against BUDGET (a model fits if it has fewer)")
 
 
@@ -70,7 +67,7 @@ def cost(hw2_model, hw2_multiply_adds, multiply_adds, make_budget_cnn):
            "set it to the multiply-adds per image of hw2_model, the total of multiply_adds(hw2_model)")
     count = lesson(multiply_adds, "multiply_adds")
     expected = int(count(model).sum())
-    if hw2_multiply_adds != expected and hw2_multiply_adds == int(count(fresh(make_budget_cnn, "make_budget_cnn")).sum()):
+    if hw2_multiply_adds != expected and hw2_multiply_adds == int(count(budget_cnn(make_budget_cnn)).sum()):
         raise AssertionError("`hw2_multiply_adds` is the budget CNN's count: count those of hw2_model, the strided model")
     s.agrees(hw2_multiply_adds, expected, "hw2_multiply_adds", "multiply_adds(hw2_model).sum()")
 
@@ -94,15 +91,15 @@ def covered(hw2_model, hw2_coverage, coverage):
 
 
 @test_case(name="the brief runs")
-def runs(hw2_runs, hw2_model, make_budget_cnn, augment, DESIGN_SEEDS, BATCH_SIZE):
+def runs(hw2_runs, hw2_model, make_budget_cnn):
     result = s.comparison(hw2_runs, "hw2_runs", RUNS_HINT)
     model = own_model(hw2_model, "hw2_model", MODEL_HINT)
-    variant_runs(result, "hw2_runs", model, "hw2_model", fresh(make_budget_cnn, "make_budget_cnn"), "the strided model",
-                 augment, DESIGN_SEEDS, BATCH_SIZE)
+    variant_runs(result, "hw2_runs", model, "hw2_model", budget_cnn(make_budget_cnn), "the strided model",
+                 "hw2")
 
 
 @test_case(name="the verdict")
 def verdict(hw2_runs, hw2_verdict, make_budget_cnn):
     result = s.comparison(hw2_runs, "hw2_runs", RUNS_HINT)
-    variant_verdict(result, "hw2_runs", hw2_verdict, "hw2_verdict", fresh(make_budget_cnn, "make_budget_cnn"),
+    variant_verdict(result, "hw2_runs", hw2_verdict, "hw2_verdict", budget_cnn(make_budget_cnn),
                     "the strided model")
