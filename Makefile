@@ -113,10 +113,12 @@ floors: ## install the lowest allowed versions in .venv-floors; run the package'
 # touches, then every lesson in quick mode on its kernel, installing the course with its own first cell.
 # COLAB_FREEZE: Colab's pip-freeze.txt (a file or URL; default ../shared/colab/ when there, else GitHub).
 # COLAB_PYTHON: the interpreter of Colab's Python version (default pythonX.Y, e.g. python3.13).
+# COLAB_VENV: where its venv lives (default .venv-colab; reused while the freeze file is unchanged).
 COLAB_FREEZE ?=
 COLAB_PYTHON ?=
+COLAB_VENV ?= .venv-colab
 colab: ## the Colab canary: install the course on Colab's package set, run every lesson (quick); see README
-	$(or $(wildcard $(PY)),python3) tools/colab.py $(if $(COLAB_FREEZE),--freeze $(COLAB_FREEZE)) $(if $(COLAB_PYTHON),--python $(COLAB_PYTHON)) $(if $(NB),--lessons $(NB))
+	$(or $(wildcard $(PY)),python3) tools/colab.py --venv $(COLAB_VENV) $(if $(COLAB_FREEZE),--freeze $(COLAB_FREEZE)) $(if $(COLAB_PYTHON),--python $(COLAB_PYTHON)) $(if $(NB),--lessons $(NB))
 
 lock: ## refresh constraints.txt: install pyproject.toml's newest allowed versions in a temporary venv, pin them
 	@test -n "$(PYTHON)" || { echo "No python3 found: install Python 3.10+ (3.11 preferred)"; exit 1; }
