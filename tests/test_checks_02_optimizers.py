@@ -254,7 +254,7 @@ def test_hw3(hw3) -> None:
     # the aligned valley's rates kept, with the losses they give on the rotated valley: not tuned
     kept = aligned.copy()
     for name, make in lesson["TOY_OPTIMIZERS"].items():
-        path = toy["trajectory"](make(float(kept.loc[name, "tuned η"])), env["hw3_valley"], env["hw3_start"])
+        path = toy["trajectory"](make, float(kept.loc[name, "tuned η"]), env["hw3_valley"], env["hw3_start"])
         kept.loc[name, "worst loss, last 10 steps"] = env["hw3_valley"](path[-10:]).max().item()
     passed, text = outcome("hw3", **{**env, "hw3_tuned": kept}, **lesson)
     assert not passed and "has a lower worst loss at a neighbouring rate of the grid" in text

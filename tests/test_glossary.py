@@ -2,7 +2,7 @@
 entries, and the rule that the first use of every term in the course, in lesson order, is its
 definition in bold or a link to the glossary page.
 
-Lessons 2 and 4 are rewritten later (issues 41 and 43): a term that one of them introduces and that is not
+Lesson 4 is rewritten later (issue 43): a term that it introduces and that is not
 yet defined at its first use is marked xfail with its issue; every term of lesson 1 is checked fully,
 and so is any use of any term inside lesson 1 (a forward mention there must link to the glossary).
 """
@@ -28,7 +28,7 @@ REQUIRED = ["tensor", "epoch", "hidden layer", "unit", "softmax", "sigmoid", "ta
             "seed", "overfitting", "regularization", "dropout", "parameter", "logit", "cross-entropy", "batch",
             "momentum", "Adam", "batch normalization", "convolution", "receptive field", "data augmentation",
             "validation set"]
-PENDING = {2: "issue 41 rewrites lesson 2", 4: "issue 43 rewrites lesson 4"}
+PENDING = {4: "issue 43 rewrites lesson 4"}
 
 
 # ---------------------------------------------------------------- reading the lessons' prose

@@ -73,7 +73,7 @@ def trajectory(make_optimizer, loss_fn, start, steps=60):
 
 
 def worst(make, lr, loss_fn, start):
-    value = loss_fn(trajectory(make(float(lr)), loss_fn, start)[-10:]).max().item()
+    value = loss_fn(trajectory(lambda params: make(params, lr=float(lr)), loss_fn, start)[-10:]).max().item()  # TOY_OPTIMIZERS[name](params, lr=...)
     return math.inf if math.isnan(value) else value
 
 
