@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import copy
 import json
+from collections import OrderedDict
 import math
 from functools import partial
 from pathlib import Path
@@ -28,11 +29,12 @@ grader = mc.checks.Homework("03_batchnorm_dropout")
 
 
 def lesson_class(name: str) -> type:
-    """The class `name` exactly as the lesson defines it (the class and function definitions of its cell)."""
+    """The class (or model-building function) `name` exactly as the lesson defines it (the class and function
+    definitions of its cell)."""
     cells = ["".join(c["source"]) for c in json.loads(LESSON.read_text())["cells"] if c["cell_type"] == "code"]
-    source = next(c for c in cells if f"class {name}(" in c)
+    source = next(c for c in cells if f"class {name}(" in c or f"def {name}(" in c)
     definitions = ast.Module([n for n in ast.parse(source).body if isinstance(n, (ast.ClassDef, ast.FunctionDef))], [])
-    namespace = {"nn": nn, "torch": torch, "mc": mc, "math": math, "F": F}
+    namespace = {"nn": nn, "torch": torch, "mc": mc, "math": math, "F": F, "OrderedDict": OrderedDict}
     exec(compile(definitions, f"{LESSON.name}: {name}", "exec"), namespace)
     return namespace[name]
 
