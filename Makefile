@@ -69,9 +69,11 @@ execute: setup ## re-run the notebooks (or NB=notebooks/x.ipynb) on a fresh kern
 
 # A copy of each lesson runs in _verdicts/ (its parent, the repository, holds benchmarks/); the notebooks
 # are only read. Flips are reported, not failures: paste the Markdown it prints into benchmarks/README.md.
+# FRESH_SEEDS=1000: rerun with every seed shifted by 1000 instead (at the committed thread count).
 THREADS    ?= 1
+FRESH_SEEDS ?=
 verdicts: setup ## re-run the lessons (or NB=...) at THREADS=1 and compare every verdict and chosen setting with the committed run
-	$(PY) tools/verdicts.py --threads $(THREADS) $(NB)
+	$(PY) tools/verdicts.py $(if $(FRESH_SEEDS),--fresh-seeds $(FRESH_SEEDS),--threads $(THREADS)) $(NB)
 
 student: setup ## regenerate the student copies in student/notebooks (commit them), render them to _site-student/
 	$(PY) tools/site_assets.py
