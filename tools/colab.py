@@ -10,7 +10,7 @@ This script builds that runtime, as far as the course is concerned, and uses it 
    pip and Colab's versions of the packages the course touches: the Jupyter kernel stack, the science stack,
    torch and torchvision, the packages named in `BASE`, and every package that the course's install would
    add and that Colab already has (found with `pip install --dry-run --report`). Reused while the freeze
-   file is unchanged (a stamp in the venv).
+   file is unchanged (a stamp in the venv lists the base); packages a previous run added are uninstalled first.
 2. Every lesson runs top to bottom in quick mode (`MNIST_COURSE_QUICK=1`) on an IPython kernel of that venv,
    with `google.colab` in `sys.modules`, so its own first cell installs the course as it does in Colab
    (the `git+https://github.com/...` requirement replaced by this checkout, and the benchmark records a
@@ -148,6 +148,11 @@ def setup_venv(venv: Path, python: str, version: str, pins: dict[str, tuple[str,
                           f"with pyenv: PYENV_VERSION={version}.0 python{version})")
     stamp = venv / f".colab-base-{hashlib.sha256((freeze_text + repr(BASE)).encode()).hexdigest()[:12]}"
     if stamp.exists():
+        base = dict(line.split("==", 1) for line in stamp.read_text().split())
+        extra = sorted(set(installed(py)) - set(base))
+        if extra:  # what an earlier canary run installed: gone, so that the install starts from Colab's state
+            print(f"colab: removing {len(extra)} packages an earlier run installed: {', '.join(extra)}", flush=True)
+            run([str(py), "-m", "pip", "uninstall", "-y", "-q", *extra])
         return py
     constraints = venv / "colab-constraints.txt"
     # PyPI's torch is the CUDA build, which pins its own CUDA libraries (Colab's CPU torch has none): those
@@ -172,7 +177,7 @@ def setup_venv(venv: Path, python: str, version: str, pins: dict[str, tuple[str,
              *overlap])
     for old in venv.glob(".colab-base-*"):
         old.unlink()
-    stamp.touch()
+    stamp.write_text("".join(f"{n}=={v}\n" for n, v in installed(py).items()))  # the base, for later runs
     print(f"colab: base ready in {time.perf_counter() - start:.0f} s", flush=True)
     return py
 
