@@ -149,10 +149,15 @@ def setup_venv(venv: Path, python: str, version: str, pins: dict[str, tuple[str,
     stamp = venv / f".colab-base-{hashlib.sha256((freeze_text + repr(BASE)).encode()).hexdigest()[:12]}"
     if stamp.exists():
         base = dict(line.split("==", 1) for line in stamp.read_text().split())
-        extra = sorted(set(installed(py)) - set(base))
+        now = installed(py)
+        extra = sorted(set(now) - set(base))
         if extra:  # what an earlier canary run installed: gone, so that the install starts from Colab's state
             print(f"colab: removing {len(extra)} packages an earlier run installed: {', '.join(extra)}", flush=True)
             run([str(py), "-m", "pip", "uninstall", "-y", "-q", *extra])
+        changed = [f"{n}=={v}" for n, v in base.items() if now.get(n) != v]
+        if changed:  # and what it changed (a failed run may have upgraded a package): back to the base's version
+            print(f"colab: restoring {', '.join(changed)}", flush=True)
+            run([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps", *changed])
         return py
     constraints = venv / "colab-constraints.txt"
     # PyPI's torch is the CUDA build, which pins its own CUDA libraries (Colab's CPU torch has none): those
