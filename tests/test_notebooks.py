@@ -97,6 +97,8 @@ def hygiene_problems(nb: nbformat.NotebookNode) -> list[str]:
             expected = (cell.get("execution_count") or expected) + 1
         else:
             expected += 1
+        for match in ABS_PATH.finditer(cell.source):
+            problems.append(f"cell {i}: absolute path {match.group(0)!r} in the code")
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 problems.append(f"cell {i}: error output {output.get('ename')}: {output.get('evalue')}")
@@ -506,6 +508,9 @@ def test_checks_catch_bad_notebooks() -> None:
     problems = "\n".join(hygiene_problems(nb))
     for expected in ["kernelspec", "widget", "execution count 5", "/home/alice", "ValueError"]:
         assert expected in problems
+    nb = make_lesson("09_x.ipynb")
+    nb.cells[2].source += '\nopen("/tmp/pins.txt", "w")'  # a path of one machine, in the code
+    assert any("'/tmp/' in the code" in p for p in hygiene_problems(nb))
 
     nb = make_lesson("09_x.ipynb")
     nb.cells[3].source = "plt.plot([1, 2])"

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import re
 import sys
+import tempfile
 from importlib import metadata
 from pathlib import Path
 
-#: The list of packages (`name==version` lines) that the install cell writes before it installs.
-PINS = Path("/tmp/colab-pins.txt")
+#: The list of packages (`name==version` lines) that the install cell writes before it installs (in the
+#: temporary folder, /tmp in Colab).
+PINS = Path(tempfile.gettempdir()) / "colab-pins.txt"
 
 
 def _canonical(name: str) -> str:
