@@ -16,6 +16,7 @@ from .plots import (
     confusion_matrix, most_confident_mistakes, plot_confusion, plot_failures, plot_history, plot_paired,
     show_digits,
 )
+from .record import chosen
 from .seeds import seed, seed_offset, seeds
 from .train import (
     QUICK, default_device, environment_info, evaluate, fit, model_device, predict, synchronize, time_ms,
@@ -23,7 +24,7 @@ from .train import (
 
 __all__ = [
     "FILES", "MNIST_MEAN", "MNIST_STD", "QUICK", "Comparison", "DataError", "ExportError", "MNISTSplits",
-    "Normalize", "RandomAffine", "batches", "cache_dir", "check_onnx", "checks", "compare", "confusion_matrix",
+    "Normalize", "RandomAffine", "batches", "cache_dir", "check_onnx", "checks", "chosen", "compare", "confusion_matrix",
     "count_parameters", "default_device", "describe_file", "environment_info", "evaluate", "export_onnx",
     "final_epoch", "find_mnist", "fit", "load_mnist", "load_model", "model_device", "models_dir",
     "most_confident_mistakes", "normalize", "paired_differences", "plot_confusion", "plot_failures",
