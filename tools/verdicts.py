@@ -9,23 +9,37 @@ device) floating-point sums run in another order and the numbers move slightly. 
 notebook to a scratch folder (`_verdicts/` at the repository root, so the lesson still finds
 `benchmarks/` through the parents of its working directory), runs the copy top to bottom on a fresh
 `python3` kernel with OMP_NUM_THREADS and MKL_NUM_THREADS set to `--threads` (default 1), checks
-that the rerun's "Made with: ..." line shows that thread count, and compares, with the notebook's own
-stored outputs (the committed run):
+that the rerun's "Made with: ..." line shows that thread count, and compares the rerun's record with
+the committed run's.
 
-  - every verdict: each column named `verdict`, or ending with `verdict` (`shared: verdict`), of each
-    DataFrame output (its text/html table), row by row: "higher", "lower", "no detectable difference";
-  - every chosen setting: each printed line that starts with "chosen", "final recipe" or "variants
-    detectably better" (any case); a line ending with ":" takes the lines under it, up to a blank line.
+The records are data, written where each conclusion is made (src/mnist_course/record.py): with the
+environment variable MNIST_COURSE_RECORD naming a file, the kernel appends one JSON line for
+
+  - every verdict: each row of each verdict column (`verdict`, or a name ending with `verdict`, such
+    as `shared: verdict`) of each DataFrame or Styler the lesson displays, recorded by a display
+    formatter that `import mnist_course` registers (it adds nothing to the outputs):
+    `{"kind": "verdict", "cell", "table", "row", "column", "value"}`;
+  - every chosen setting the lesson prints with `mc.chosen(name, value)`:
+    `{"kind": "choice", "cell", "name", "value"}`.
+
+`make execute` (tools/execute.py) writes the committed run's record of each lesson to
+benchmarks/records/<lesson>.jsonl, committed with the notebook; this tool writes the rerun's to
+`_verdicts/<lesson>.jsonl`, next to the executed copy. Nothing is read from the HTML of a table or the
+words of a printed line: rewording a print changes nothing here, and a table or a choice that is no
+longer recorded shows up as "only committed".
 
 For each notebook it prints Markdown tables (comparison, committed, rerun, same/flipped), a summary
 line ("N verdicts: S same, F flipped; M choices: ...") and both runs' "Made with" lines; `--markdown
-FILE` also appends them to FILE (e.g. to paste into benchmarks/README.md). The committed notebook is
-only read; the executed copy stays in the scratch folder (reuse it with --from-executed).
+FILE` also appends them to FILE (e.g. to paste into benchmarks/README.md). The committed notebook and
+its record are only read; the executed copy and its record stay in the scratch folder (reuse them
+with --from-executed, which reads RUN.jsonl next to RUN.ipynb).
 
-A comparison is named by its code cell (counted from 1, code cells only), the table's number in that
-cell when the cell shows more than one, the row label and the column. Flips are information: the exit
-status is 0 whenever the comparison ran, 1 when a notebook fails to execute (the failing cell is named)
-or the rerun's thread count is not the one asked for, 2 when a notebook is not found.
+A comparison is named by its code cell (its execution count: counted from 1, code cells only, on a
+full run), the table's number in that cell when the cell shows more than one, the row label (index
+levels joined with " / ") and the column (levels joined with " / "); a choice by its cell and name.
+Flips are information: the exit status is 0 whenever the comparison ran, 1 when a notebook fails to
+execute (the failing cell is named) or the rerun's thread count is not the one asked for, 2 when a
+notebook or the committed record is not found.
 Environment variables pass through to the kernel (MNIST_COURSE_QUICK=1 for a quick run, MNIST_DATA_DIR).
 
 Fresh seeds. A thread-count rerun keeps every seed, so it re-adds the same numbers in another order: it
@@ -43,25 +57,24 @@ tables ("fresh seeds").
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import nbformat
-from bs4 import BeautifulSoup
 from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from execute import made_with  # noqa: E402  (tools/execute.py: the "Made with" line of the last cell)
+from execute import RECORD_ENV, RECORDS, made_with, record_path  # noqa: E402  (tools/execute.py)
 from lessons import lesson_notebooks  # noqa: E402  (tools/lessons.py: which files are lessons)
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = ROOT / "_verdicts"
-CHOICE = re.compile(r"(chosen|final recipe|variants detectably better)", re.IGNORECASE)
 THREADS = re.compile(r"(\d+) CPU threads?")
 SEED_OFFSET = "MNIST_COURSE_SEED_OFFSET"  # read by mnist_course.seeds
 
@@ -69,27 +82,27 @@ SEED_OFFSET = "MNIST_COURSE_SEED_OFFSET"  # read by mnist_course.seeds
 class VerdictKey(NamedTuple):
     """Where a verdict is: code cell (from 1), table in that cell (from 1), row label, column name."""
 
-    cell: int
+    cell: int | None
     table: int
     row: str
     column: str
 
 
 class ChoiceKey(NamedTuple):
-    """Where a chosen setting is printed: code cell (from 1) and the text before the line's first ':'."""
+    """Where a chosen setting is made: code cell (from 1) and the name given to `mc.chosen`."""
 
-    cell: int
+    cell: int | None
     name: str
 
 
 @dataclass
-class Extracted:
-    """What `extract` finds in one notebook."""
+class Record:
+    """A run's record (one lesson): its verdicts and chosen settings, keyed by where they were made."""
 
     verdicts: dict[VerdictKey, str] = field(default_factory=dict)
-    choices: dict[ChoiceKey, str] = field(default_factory=dict)
-    tables: dict[int, int] = field(default_factory=dict)  # code cell -> number of tables it shows
-    notes: list[str] = field(default_factory=list)  # outputs that mention verdicts but could not be read
+    choices: dict[ChoiceKey, Any] = field(default_factory=dict)
+    tables: dict[int | None, int] = field(default_factory=dict)  # code cell -> highest table number
+    notes: list[str] = field(default_factory=list)  # lines that are not a verdict or a choice
 
 
 class Row(NamedTuple):
@@ -101,165 +114,72 @@ class Row(NamedTuple):
     status: str
 
 
-def _normalise(text: str) -> str:
-    return " ".join(text.split())
+def _unique(key: Any, found: dict, name: str) -> Any:
+    """`key`, or with " #2", " #3", ... after its field `name` when `found` has it already."""
+    copy, new = 2, key
+    while new in found:
+        new = key._replace(**{name: f"{getattr(key, name)} #{copy}"})
+        copy += 1
+    return new
 
 
-def _grid(rows: list) -> list[list[tuple[str, str]]]:
-    """The cells (tag name, text) of HTML table rows, with rowspan and colspan expanded."""
-    grid, pending = [], {}  # pending: column -> [rows left, cell] of a rowspan from above
-    for tr in rows:
-        line: list[tuple[str, str]] = []
-        tags = iter(tr.find_all(["th", "td"], recursive=False))
-        while True:
-            col = len(line)
-            if col in pending:
-                left, cell = pending[col]
-                line.append(cell)
-                if left == 1:
-                    del pending[col]
-                else:
-                    pending[col] = [left - 1, cell]
-                continue
-            tag = next(tags, None)
-            if tag is None:
-                break
-            cell = (tag.name, _normalise(tag.get_text(" ")))
-            rowspan, colspan = int(tag.get("rowspan", 1) or 1), int(tag.get("colspan", 1) or 1)
-            for _ in range(colspan):
-                if rowspan > 1:
-                    pending[len(line)] = [rowspan - 1, cell]
-                line.append(cell)
-        grid.append(line)
-    return grid
-
-
-def html_tables(html: str) -> list[tuple[list[str], list[tuple[str, list[str]]]]]:
-    """Each `<table>` of a DataFrame's (or Styler's) HTML as (column names, [(row label, values)]).
-
-    Row labels join the index levels with " / " (`SGD / BN − plain`), column names the header levels
-    (`shared / verdict` for MultiIndex columns); an index-names header row is skipped, as are the `...`
-    rows of a truncated DataFrame. A table without an index gets the labels `row 1`, `row 2`, ....
-    """
-    tables = []
-    for table in BeautifulSoup(html, "html.parser").find_all("table"):
-        trs = table.find_all("tr")
-        thead = table.find("thead")
-        head = thead.find_all("tr") if thead else [tr for tr in trs if not tr.find("td")]
-        in_head = {id(tr) for tr in head}
-        body = [tr for tr in trs if id(tr) not in in_head]
-        head_grid, body_grid = _grid(head), _grid(body)
-        leading = [next((i for i, (tag, _) in enumerate(line) if tag != "th"), len(line)) for line in body_grid]
-        n_index = min(leading, default=0)
-        width = max(map(len, head_grid + body_grid), default=0)
-        columns = []
-        for j in range(n_index, width):
-            levels = [line[j][1] for line in head_grid if j < len(line) and line[j][1]]
-            columns.append(" / ".join(dict.fromkeys(levels)) or f"column {j + 1}")
-        rows = []
-        for number, line in enumerate(body_grid, 1):
-            values = [text for _, text in line[n_index:]]
-            if values and all(v in ("...", "…") for v in values):
-                continue
-            label = " / ".join(text for _, text in line[:n_index] if text) or f"row {number}"
-            rows.append((label, values + [""] * (len(columns) - len(values))))
-        tables.append((columns, rows))
-    return tables
-
-
-def is_verdict_column(name: str) -> bool:
-    """True for `verdict` and names ending with it (`shared: verdict`, `tuned / verdict`), any case."""
-    return name.strip().lower().endswith("verdict")
-
-
-def _stdout(cell: nbformat.NotebookNode) -> list[str]:
-    text = "".join(o.get("text", "") for o in cell.get("outputs", [])
-                   if o.get("output_type") == "stream" and o.get("name", "stdout") == "stdout")
-    return [line.rsplit("\r", 1)[-1] for line in text.split("\n")]  # a progress line: its last state
-
-
-def choice_lines(lines: list[str]) -> list[tuple[str, str]]:
-    """The (name, value) of each chosen-setting line among printed `lines` (see the module's docstring).
-
-    The name is the text before the first ':', the value the rest; a line that ends with ':' also
-    takes the non-empty lines under it, up to a blank line (or the next chosen-setting line), joined
-    with "; ". Whitespace is normalised.
-    """
-    found, i = [], 0
-    while i < len(lines):
-        line = lines[i].strip()
-        i += 1
-        if not CHOICE.match(line):
+def parse_record(lines: list[str], where: str = "record") -> Record:
+    """The verdicts and choices of a record's JSON lines (see the module's docstring), in file order."""
+    out = Record()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
             continue
-        name, _, rest = line.partition(":")
-        parts = [_normalise(rest)] if rest.strip() else []
-        if line.endswith(":"):
-            while i < len(lines) and lines[i].strip() and not CHOICE.match(lines[i].strip()):
-                parts.append(_normalise(lines[i]))
-                i += 1
-        found.append((_normalise(name), "; ".join(parts)))
-    return found
-
-
-def extract(nb: nbformat.NotebookNode) -> Extracted:
-    """Every verdict and every chosen setting in the stored outputs of `nb` (see the module's docstring)."""
-    out = Extracted()
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    for number, cell in enumerate(code, 1):
-        table_number = 0
-        for output in cell.get("outputs", []):
-            data = output.get("data", {}) if output.get("output_type") in ("execute_result", "display_data") else {}
-            html, plain = data.get("text/html", ""), data.get("text/plain", "")
-            html = "".join(html) if isinstance(html, list) else html
-            plain = "".join(plain) if isinstance(plain, list) else plain
-            if "<table" not in html:
-                if "verdict" in plain.lower():
-                    out.notes.append(f"cell {number}: an output mentions 'verdict' but has no HTML table "
-                                     "(not compared)")
-                continue
-            for columns, rows in html_tables(html):
-                table_number += 1
-                wanted = [j for j, name in enumerate(columns) if is_verdict_column(name)]
-                if not wanted and "verdict" in (plain + html).lower():
-                    out.notes.append(f"cell {number}, table {table_number}: mentions 'verdict' but no column "
-                                     f"named so was found (columns: {', '.join(columns)})")
-                for label, values in rows:
-                    for j in wanted:
-                        key = VerdictKey(number, table_number, label, columns[j])
-                        copy = 2
-                        while key in out.verdicts:  # two rows with the same label
-                            key = VerdictKey(number, table_number, f"{label} #{copy}", columns[j])
-                            copy += 1
-                        out.verdicts[key] = values[j]
-        if table_number:
-            out.tables[number] = table_number
-        for name, value in choice_lines(_stdout(cell)):
-            key, copy = ChoiceKey(number, name), 2
-            while key in out.choices:
-                key, copy = ChoiceKey(number, f"{name} #{copy}"), copy + 1
-            out.choices[key] = value
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError as err:
+            out.notes.append(f"{where}, line {number}: not JSON ({err.msg})")
+            continue
+        kind, cell = entry.get("kind"), entry.get("cell")
+        if kind == "verdict":
+            key = VerdictKey(cell, int(entry["table"]), str(entry["row"]), str(entry["column"]))
+            key = _unique(key, out.verdicts, "row")  # the same place twice (a cell run twice)
+            out.verdicts[key] = str(entry.get("value") or "")
+            out.tables[cell] = max(out.tables.get(cell, 0), key.table)
+        elif kind == "choice":
+            out.choices[_unique(ChoiceKey(cell, str(entry["name"])), out.choices, "name")] = entry.get("value")
+        else:
+            out.notes.append(f"{where}, line {number}: unknown kind {kind!r}")
     return out
 
 
-def _where(key: VerdictKey | ChoiceKey, tables: dict[int, int]) -> str:
+def read_record(path: Path) -> Record:
+    """The record written to `path` by a run with MNIST_COURSE_RECORD=`path`."""
+    return parse_record(path.read_text(encoding="utf-8").splitlines(), path.name)
+
+
+def show(value: Any) -> str:
+    """A recorded value as one line: a list as `mc.chosen` prints it, a dict as Python does."""
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "none"
+    return " ".join(str(value).split())
+
+
+def _where(key: VerdictKey | ChoiceKey, tables: dict) -> str:
+    cell = "?" if key.cell is None else key.cell
     if isinstance(key, ChoiceKey):
-        return f"cell {key.cell}: {key.name}"
+        return f"cell {cell}: {key.name}"
     table = f" (table {key.table})" if max(tables.get(key.cell, 1), key.table) > 1 else ""
-    return f"cell {key.cell}{table}: {key.row} · {key.column}"
+    return f"cell {cell}{table}: {key.row} · {key.column}"
 
 
-def compare(committed: dict, rerun: dict, tables: dict[int, int] | None = None,
-            differ: str = "flipped") -> list[Row]:
-    """Rows comparing two {key: value} dicts (from `extract`): `same`, `differ` (default "flipped"),
-    `only committed`, `only rerun`. Committed order first, then keys only the rerun has; verdict
-    cells that are empty in both runs (a reference row) are left out."""
+def compare(committed: dict, rerun: dict, tables: dict | None = None, differ: str = "flipped") -> list[Row]:
+    """Rows comparing two {key: value} dicts (from `read_record`): `same`, `differ` (default "flipped"),
+    `only committed`, `only rerun`. Committed order first, then keys only the rerun has; entries that
+    are empty in both runs (a reference row's verdict) are left out. Values are compared as data."""
     rows = []
     for key in [*committed, *(k for k in rerun if k not in committed)]:
         a, b = committed.get(key), rerun.get(key)
-        if not a and not b:
+        if all(v is None or v == "" for v in (a, b)):
             continue
-        status = ("only rerun" if a is None else "only committed" if b is None else "same" if a == b else differ)
-        rows.append(Row(_where(key, tables or {}), a, b, status))
+        status = ("only rerun" if key not in committed else "only committed" if key not in rerun
+                  else "same" if a == b else differ)
+        rows.append(Row(_where(key, tables or {}), None if key not in committed else show(a),
+                        None if key not in rerun else show(b), status))
     return rows
 
 
@@ -280,6 +200,7 @@ def markdown_table(rows: list[Row], what: str, committed: str = "committed", rer
 
 def summary(verdicts: list[Row], choices: list[Row]) -> str:
     """"N verdicts: S same, F flipped; M choices: S same, C changed" (and what only one run has)."""
+
     def count(rows: list[Row], differ: str) -> str:
         same = sum(r.status == "same" for r in rows)
         text = f"{same} same, {sum(r.status == differ for r in rows)} {differ}"
@@ -287,23 +208,25 @@ def summary(verdicts: list[Row], choices: list[Row]) -> str:
             n = sum(r.status == status for r in rows)
             text += f", {n} {status}" if n else ""
         return text
+
     return (f"{len(verdicts)} verdicts: {count(verdicts, 'flipped')}; "
             f"{len(choices)} choices: {count(choices, 'changed')}")
 
 
-def report(name: str, committed: nbformat.NotebookNode, rerun: nbformat.NotebookNode, how: str) -> str:
+def report(name: str, committed: Record, rerun: Record, how: str,
+           made_with_lines: tuple[str | None, str | None] = (None, None)) -> str:
     """The Markdown report for one notebook: verdicts table, choices table, summary, "Made with" lines."""
-    old, new = extract(committed), extract(rerun)
-    tables = {cell: max(old.tables.get(cell, 0), new.tables.get(cell, 0)) for cell in {**old.tables, **new.tables}}
-    verdicts = compare(old.verdicts, new.verdicts, tables, "flipped")
-    choices = compare(old.choices, new.choices, tables, "changed")
+    tables = {cell: max(committed.tables.get(cell, 0), rerun.tables.get(cell, 0))
+              for cell in {**committed.tables, **rerun.tables}}
+    verdicts = compare(committed.verdicts, rerun.verdicts, tables, "flipped")
+    choices = compare(committed.choices, rerun.choices, tables, "changed")
     parts = [f"### {name}: committed run vs {how}", ""]
     parts += [markdown_table(verdicts, "verdict (cell: row · column)") if verdicts else "No verdicts found.", ""]
-    parts += [markdown_table(choices, "chosen setting (cell: line)") if choices else "No chosen settings found.", ""]
+    parts += [markdown_table(choices, "chosen setting (cell: name)") if choices else "No chosen settings found.", ""]
     parts += [f"{name}: {summary(verdicts, choices)}", ""]
-    parts += [f"- committed: {made_with(committed) or 'no Made with line'}",
-              f"- rerun: {made_with(rerun) or 'no Made with line'}"]
-    notes = list(dict.fromkeys(old.notes + new.notes))
+    parts += [f"- committed: {made_with_lines[0] or 'no Made with line'}",
+              f"- rerun: {made_with_lines[1] or 'no Made with line'}"]
+    notes = list(dict.fromkeys(committed.notes + rerun.notes))
     if notes:
         parts += ["", "Not compared:", *[f"- {note}" for note in notes]]
     return "\n".join(parts) + "\n"
@@ -317,18 +240,22 @@ def run(path: Path, threads: int, scratch: Path = SCRATCH, timeout: int = 1800,
         source: nbformat.NotebookNode | None = None, seed_offset: int | None = None) -> nbformat.NotebookNode:
     """Execute a copy of `path` (or of `source`, its already-read content) in `scratch` on a fresh
     `python3` kernel with OMP_NUM_THREADS = MKL_NUM_THREADS = `threads` (and MNIST_COURSE_SEED_OFFSET =
-    `seed_offset` when given); the executed copy is written to `scratch/<name>` and returned. Raises
+    `seed_offset` when given), recording its verdicts and choices in `scratch/<stem>.jsonl`
+    (MNIST_COURSE_RECORD); the executed copy is written to `scratch/<name>` and returned. Raises
     ExecutionFailed naming the failing code cell."""
     nb = nbformat.read(path, as_version=4) if source is None else nbformat.from_dict(source)
     scratch.mkdir(parents=True, exist_ok=True)
     target = scratch / path.name
+    record = target.with_suffix(".jsonl")
+    record.write_text("", encoding="utf-8")  # this run's record only
     code_number = {i: n for n, i in enumerate((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), 1)}
     current: list[int] = []
 
     def started(cell: nbformat.NotebookNode, cell_index: int) -> None:
         current[:] = [cell_index]
 
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+           RECORD_ENV: str(record.resolve())}
     if seed_offset is not None:
         env[SEED_OFFSET] = str(seed_offset)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", coalesce_streams=True, record_timing=False,
@@ -368,8 +295,12 @@ def main(argv: list[str] | None = None) -> int:
                              "lesson its parent must hold benchmarks/)")
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="also append the report to FILE")
     parser.add_argument("--from-executed", type=Path, metavar="PATH",
-                        help="compare this already-executed notebook with the committed one instead of running "
-                             "(the committed one: the NOTEBOOK given, else notebooks/<name of PATH>)")
+                        help="compare the record of this already-executed notebook (PATH with .jsonl, written "
+                             "next to it by an earlier run) with the committed one instead of running (the "
+                             "committed one: the NOTEBOOK given, else notebooks/<name of PATH>)")
+    parser.add_argument("--records", type=Path, default=RECORDS,
+                        help="folder of the committed runs' records, <lesson>.jsonl (default: benchmarks/records/, "
+                             "written by make execute)")
     args = parser.parse_args(argv)
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be at least 1")
@@ -394,12 +325,21 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         print("verdicts: no lessons found in notebooks/", file=sys.stderr)
         return 2
+    wanted = [record_path(p, args.records) for p in paths]
+    if args.from_executed:
+        wanted.append(args.from_executed.with_suffix(".jsonl"))
+    missing = [str(p) for p in wanted if not p.is_file()]
+    if missing:
+        print(f"verdicts: no record: {', '.join(missing)} (`make execute` writes the committed run's)",
+              file=sys.stderr)
+        return 2
 
     failures = []
     for path in paths:
         committed = nbformat.read(path, as_version=4)
         if args.from_executed:
             rerun, how = nbformat.read(args.from_executed, as_version=4), f"`{args.from_executed.as_posix()}`"
+            rerun_record = args.from_executed.with_suffix(".jsonl")
         else:
             threads = args.threads or ((rerun_threads(committed) or 1) if args.fresh_seeds else 1)
             seeds = f", seeds shifted by {args.fresh_seeds}" if args.fresh_seeds else ""
@@ -413,9 +353,11 @@ def main(argv: list[str] | None = None) -> int:
                 failures.append(str(err))
                 continue
             print(f"{path.name}: ran in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
-            how = f"a rerun at {threads} CPU thread{'s' if threads > 1 else ''}"
+            rerun_record = (args.scratch / path.name).with_suffix(".jsonl")
+            plural = "s" if threads > 1 else ""
+            how = f"a rerun at {threads} CPU thread{plural}"
             if args.fresh_seeds:
-                how = f"a rerun with fresh seeds (every seed + {args.fresh_seeds}) at {threads} CPU thread{'s' if threads > 1 else ''}"
+                how = f"a rerun with fresh seeds (every seed + {args.fresh_seeds}) at {threads} CPU thread{plural}"
             got = rerun_threads(rerun)
             if got is None:
                 print(f"verdicts: warning: {path.name} prints no 'Made with: ... N CPU threads' line: its thread "
@@ -423,7 +365,8 @@ def main(argv: list[str] | None = None) -> int:
             elif got != threads:
                 failures.append(f"{path.name}: the rerun's Made with line shows {got} CPU threads, not "
                                 f"{threads}: its verdicts are not those of a {threads}-thread run")
-        text = report(path.name, committed, rerun, how)
+        text = report(path.name, read_record(record_path(path, args.records)), read_record(rerun_record), how,
+                      (made_with(committed), made_with(rerun)))
         print(text, flush=True)
         if args.markdown:
             with args.markdown.open("a", encoding="utf-8") as f:

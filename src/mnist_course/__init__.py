@@ -16,7 +16,7 @@ from .plots import (
     confusion_matrix, most_confident_mistakes, plot_confusion, plot_failures, plot_history, plot_paired,
     show_digits,
 )
-from .record import chosen
+from .record import chosen, install_recorder
 from .seeds import seed, seed_offset, seeds
 from .train import (
     QUICK, default_device, environment_info, evaluate, fit, model_device, predict, synchronize, time_ms,
@@ -32,3 +32,5 @@ __all__ = [
     "seed", "seed_offset", "seeds", "set_seed", "show_digits", "split_indices", "summarize", "summary", "synchronize", "time_ms", "warn_if_restart_needed",
 ]
 __version__ = "0.1.0"
+
+install_recorder()  # in a notebook: record displayed verdicts when MNIST_COURSE_RECORD is set (record.py)

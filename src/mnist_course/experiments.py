@@ -102,6 +102,7 @@ def compare(
     *,
     test: bool = False,
     device: torch.device | str | None = None,
+    progress: bool = False,
     **fit_kwargs: Any,
 ) -> Comparison:
     """Train every config for every seed, each run from the same start, and tabulate.
@@ -121,6 +122,8 @@ def compare(
     augmentation). Models are built on the CPU, so the initial weights are the same on every
     device, then moved to `device` (default: the device of `data`). With `test=True` the test
     accuracy of each final model is added (`final.test_acc`, `summary.test_acc_mean/sd`).
+    `progress=True` shows each run's `fit` progress bar (off by default: one bar per run and seed
+    would fill a lesson's output).
     """
     device = torch.device(device) if device is not None else data.x_train.device
     history, models, settings = [], {}, {}
@@ -143,7 +146,7 @@ def compare(
             optimizer = config.pop("optimizer")(model.parameters())
             make_scheduler = config.pop("scheduler", None)
             scheduler = make_scheduler(optimizer) if make_scheduler else None
-            options = {**fit_kwargs, **config}
+            options = {"progress": progress, **fit_kwargs, **config}
             settings.setdefault(name, {
                 **run_settings(model, optimizer, scheduler, options.get("batch_size", FIT_BATCH_SIZE), options.get("augment")),
                 "label_smoothing": options.get("label_smoothing", 0.0), "epochs": epochs,
