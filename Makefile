@@ -15,10 +15,10 @@ STAMP      := $(VENV)/.installed-$(shell printf '%s' '$(TORCH_SPEC) $(CONSTRAINT
 # Quarto is looked up when a recipe runs (PATH first, then the venv's quarto-cli).
 FIND_QUARTO = $$(command -v quarto || { test -x $(VENV)/bin/quarto && echo $(VENV)/bin/quarto; })
 
-.PHONY: help setup site serve floors colab test unit nbtest studenttest execute verdicts student badges images bench lock quarto-check clean
+.PHONY: help setup site serve floors colab test lint unit unit-fast nbtest studenttest execute verdicts student badges images bench lock quarto-check clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 	@echo "  variables: TORCH_SPEC='$(TORCH_SPEC)'  CONSTRAINTS=$(CONSTRAINTS)  PYTHON=$(PYTHON)  NB=notebooks/<one>.ipynb  THREADS=$(THREADS)"
 
 setup: $(STAMP) ## create .venv with torch, the package (editable, dev extras) and Jupyter
@@ -45,12 +45,24 @@ serve: ## serve the rendered site on http://127.0.0.1:8000/ (SITE=_site-student,
 # The two notebook groups run side by side, one torch thread each (OMP_NUM_THREADS): small quick-mode
 # batches gain little from a second thread, and two kernels at one thread each finish in about two
 # thirds of the time of one after the other at two threads (measured on 2 cores).
-test: setup ## set up, then run the unit tests and the notebook tests
+test: setup ## set up, then run the linter, the unit tests and the notebook tests
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory -j2 --output-sync=target nbtest studenttest NB_THREADS=1
 
+# ruff (configured in pyproject.toml): the package, the tools, the tests, the benchmarks and the lessons' code
+# cells (ruff reads .ipynb itself). The student copies are made from the lessons (`make student`), never fixed
+# by hand: after `ruff format` on the lessons, `python tools/student.py --copies-only` formats them too.
+LINT_PATHS = src tools tests benchmarks notebooks student/notebooks
+lint: setup ## ruff check and ruff format --check on the code and the notebooks' code cells
+	$(PY) -m ruff check $(LINT_PATHS)
+	$(PY) -m ruff format --check $(LINT_PATHS)
+
 unit: setup ## unit tests of the package and the notebook checks (hygiene, badges, student build)
 	$(PY) -m pytest tests
+
+unit-fast: setup ## the unit tests without the slow, site and browser ones (pyproject.toml's markers)
+	$(PY) -m pytest tests -m "not slow and not site and not browser"
 
 # NB_THREADS=N: the notebook tests' kernels use N torch threads (unset: torch's default, one per core).
 NB_ENV     = $(if $(NB_THREADS),OMP_NUM_THREADS=$(NB_THREADS))

@@ -67,12 +67,13 @@ def main() -> None:
     augment = mc.RandomAffine(DEGREES, TRANSLATE)
     rows.append(("course data: mc.batches + mc.RandomAffine",
                  seconds(lambda: [augment(xb) for xb, _ in mc.batches(data.x_train, data.y_train, 128)])))
-    for make in (make_mlp, make_cnn):
+    for make in (make_mlp, make_cnn):  # each lambda is timed (called) at once, in its own iteration
         name = make.__name__[5:].upper()
-        rows.append((f"model (both): {name} forward+backward+step", seconds(lambda: train_in_memory(make(), data))))
+        rows.append((f"model (both): {name} forward+backward+step",
+                     seconds(lambda make=make: train_in_memory(make(), data))))
         for batch_size in (2000, 250):
             rows.append((f"model (both): {name} mc.predict on 10,000 val images, batch {batch_size}",
-                         seconds(lambda: mc.predict(make(), data.x_val, batch_size=batch_size))))
+                         seconds(lambda make=make, b=batch_size: mc.predict(make(), data.x_val, batch_size=b))))
     rows.append(("model: CNN forward+backward+step, channels_last",
                  seconds(lambda: train_in_memory(make_cnn(), data, torch.channels_last))))
     for name, s in rows:

@@ -194,7 +194,7 @@ def run(args: argparse.Namespace) -> tuple[list[dict], dict]:
             mc.set_seed(0)
             initial = make_model().state_dict()
 
-            def fresh_model() -> nn.Module:  # every run starts from the same initial weights
+            def fresh_model(make_model=make_model, initial=initial) -> nn.Module:  # the same initial weights
                 model = make_model()
                 model.load_state_dict(initial)
                 return model

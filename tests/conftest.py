@@ -1,24 +1,36 @@
 """Shared fixtures: the real MNIST (found or downloaded once per session), an isolated cache, and lesson 4's
-saved CNN (the PyTorch side of the draw-a-digit page's feature maps)."""
+saved CNN (the PyTorch side of the draw-a-digit page's feature maps); and the markers `site` and
+`browser`, given here to every test that builds the site or opens it in a browser (`slow` is given in the
+test files). `make unit-fast` runs the tests without any of the three (pyproject.toml registers them)."""
 
 from __future__ import annotations
 
-import ast
-import json
-from collections import OrderedDict
-from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
 import pytest
-import torch
 from torch import nn
 
 matplotlib.use("Agg")
 
 import mnist_course as mc  # noqa: E402
+from lessons import lesson_factory  # noqa: E402  (tools/lessons.py; tests import it from here too)
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+#: Fixtures that build the site as the Pages workflow does (Quarto and npm: minutes).
+SITE_FIXTURES = {"published_build"}
+#: Fixtures that open the built site in Chromium (tests/site_browser.py).
+BROWSER_FIXTURES = {"published", "audit", "browser", "demo", "phone", "site_url", "_browser_available"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `site` every test that needs the built site and `browser` every test that opens it."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & (SITE_FIXTURES | BROWSER_FIXTURES):
+            item.add_marker(pytest.mark.site)
+        if names & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")
@@ -36,18 +48,6 @@ def mnist(raw_dir: Path) -> mc.MNISTSplits:
 def small(mnist: mc.MNISTSplits) -> mc.MNISTSplits:
     """A small real subset for quick training tests."""
     return mnist.subset(train=3000, val=1000, test=1000)
-
-
-def lesson_factory(notebook: str, name: str) -> Callable[[], nn.Module]:
-    """The model factory `name` (e.g. make_budget_cnn) exactly as the lesson `notebook` defines it: the
-    function and class definitions of the code cell that defines it, run with the lesson's imports."""
-    cells = [c for c in json.loads((NOTEBOOKS / notebook).read_text())["cells"] if c["cell_type"] == "code"]
-    source = next(("".join(c["source"]) for c in cells if f"def {name}(" in "".join(c["source"])), None)
-    assert source is not None, f"{notebook} has no cell defining {name}"
-    definitions = ast.Module([n for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))], [])
-    namespace = {"OrderedDict": OrderedDict, "nn": nn, "torch": torch, "mc": mc}
-    exec(compile(definitions, f"{notebook}: {name}", "exec"), namespace)
-    return namespace[name]
 
 
 @pytest.fixture(scope="session")

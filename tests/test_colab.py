@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import colab as canary
 import mnist_course as mc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,8 +79,6 @@ def test_every_notebook_install_cell_pins_colab_and_checks_for_a_restart() -> No
 
 # --- the Colab canary (tools/colab.py, `make colab`): its parts that need no Colab venv -----------------------
 
-sys.path.insert(0, str(ROOT / "tools"))
-import colab as canary  # noqa: E402
 
 
 def test_the_canary_reads_colabs_manifest() -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,11 +28,10 @@ import numpy as np
 import pytest
 
 import mnist_course as mc
+import serve  # tools/serve.py: `make serve`
+import site_browser  # tests/site_browser.py: which Chromium, skip or fail in CI
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-import serve  # noqa: E402  (tools/serve.py: `make serve`)
-import site_browser  # noqa: E402  (tests/site_browser.py: which Chromium, skip or fail in CI)
 
 ARTIFACTS = Path(os.environ.get("MNIST_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 MODELS = {"cnn": "lesson4_cnn.onnx", "mlp": "lesson1_mlp.onnx"}

@@ -4,7 +4,6 @@ every lesson picks a device, moves its data there and trains only models it move
 from __future__ import annotations
 
 import ast
-import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -14,9 +13,9 @@ import torch
 from torch import nn
 
 import mnist_course as mc
+import student  # tools/student.py: which files are lessons
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
 CPU = torch.device("cpu")
 
 
@@ -85,7 +84,6 @@ def test_random_affine_is_drawn_on_the_cpu_and_reproducible() -> None:
 
 # --- the lessons --------------------------------------------------------------------------------
 
-import student  # noqa: E402  (tools/student.py: which files are lessons)
 
 LESSONS = student.lesson_notebooks(ROOT / "notebooks")
 

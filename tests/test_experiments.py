@@ -186,7 +186,7 @@ def test_paired_differences_refuses_what_cannot_be_paired() -> None:
 
 
 def test_compare_final_table_feeds_paired_differences(small: mc.MNISTSplits) -> None:
-    configs = {lr: {"optimizer": (lambda lr: lambda p: torch.optim.SGD(p, lr=lr))(lr)} for lr in (0.01, 0.1)}
+    configs = {lr: {"optimizer": functools.partial(torch.optim.SGD, lr=lr)} for lr in (0.01, 0.1)}
     result = mc.compare(MLP, {str(k): v for k, v in configs.items()}, seeds=[0, 1], data=small.subset(500, 200),
                         epochs=1, test=True, progress=False)
     assert list(result.final.columns[:3]) == ["config", "seed", "epoch"] and len(result.final) == 4

@@ -7,12 +7,11 @@ an old release keeps its package's floor at or above the release that has it.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+import floors
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-import floors  # noqa: E402
 
 SOURCE = "\n".join(p.read_text() for p in (ROOT / "src" / "mnist_course").glob("*.py"))
 

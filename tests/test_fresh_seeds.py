@@ -8,8 +8,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import verdicts  # tools/verdicts.py (tools/ is on pytest's pythonpath)
 from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+import verdicts  # tools/verdicts.py (tools/ is on pytest's pythonpath)
 
 
 def _tiny(path: Path, records: Path) -> None:

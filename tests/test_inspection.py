@@ -111,3 +111,21 @@ def test_summary_runs_in_eval_mode_and_prints_plain_numbers() -> None:
     assert "Units." not in text
     # torchinfo counts parameters x output positions: conv 40 x 26 x 26, batch norm 8, linear 27,050.
     assert "\nTotal mult-adds: 54,098\n" in text
+
+
+def test_multiply_adds_is_the_lessons_count() -> None:
+    """mc.multiply_adds agrees with the teaching copy lesson 4 writes out (read from the notebook), layer by
+    layer, on the lesson's plain and budget CNNs; a model's mode is kept; the units are per image."""
+    from lessons import lesson_factory  # tools/lessons.py
+
+    lesson_count = lesson_factory("04_cnn_budget.ipynb", "multiply_adds")
+    for factory in ("make_plain_cnn", "make_budget_cnn"):
+        model = lesson_factory("04_cnn_budget.ipynb", factory)()
+        ours, theirs = mc.multiply_adds(model), lesson_count(model)
+        assert ours.to_dict() == {k: int(v) for k, v in theirs.items()} and ours.dtype == "int64", factory
+        assert model.training, "the model's own mode is restored"
+    plain = lesson_factory("04_cnn_budget.ipynb", "make_plain_cnn")()
+    assert mc.multiply_adds(plain).sum() == 1_178_784  # the total lesson 4 prints
+    linear = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    assert mc.multiply_adds(linear).to_dict() == {"1": 7840}
+    assert mc.multiply_adds(nn.Sequential(nn.Conv2d(1, 4, 3, groups=1)), (1, 1, 5, 5)).sum() == 4 * 3 * 3 * 9

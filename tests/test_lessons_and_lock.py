@@ -14,12 +14,12 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
+import execute  # tools/execute.py
+import lessons  # tools/lessons.py
+import lock  # tools/lock.py
 
-import execute  # noqa: E402  (tools/execute.py)
-import lessons  # noqa: E402  (tools/lessons.py)
-import lock  # noqa: E402  (tools/lock.py)
+ROOT = Path(__file__).resolve().parent.parent
+
 
 needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 PIN = re.compile(r'^([a-z0-9-]+)==([^;\s]+); python_version == "(\d+\.\d+)"$')

@@ -8,15 +8,14 @@ Lesson 4 is rewritten on this design later (issue 43): its count is reported, as
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
+import layers  # tools/layers.py
+from lessons import lesson_notebooks
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-import layers  # noqa: E402  (tools/layers.py)
-from lessons import lesson_notebooks  # noqa: E402
 
 LESSONS = lesson_notebooks()
 STUDENT = ROOT / "student" / "notebooks"

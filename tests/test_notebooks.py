@@ -12,7 +12,6 @@ import copy
 import functools
 import hashlib
 import re
-import sys
 from pathlib import Path
 
 import nbformat
@@ -20,12 +19,12 @@ import pytest
 import yaml
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
+import badges  # tools/badges.py: the URL helpers are shared with `make badges`
+import lessons  # tools/lessons.py: which files are lessons
+import student  # tools/student.py: the student build
 
-import badges  # noqa: E402  (tools/badges.py: the URL helpers are shared with `make badges`)
-import lessons  # noqa: E402  (tools/lessons.py: which files are lessons)
-import student  # noqa: E402  (tools/student.py: the student build)
+ROOT = Path(__file__).resolve().parent.parent
+
 
 NOTEBOOKS = lessons.lesson_notebooks(ROOT / "notebooks")
 NB_PARAMS = [pytest.param(p, id=p.name) for p in NOTEBOOKS] or [
@@ -44,7 +43,7 @@ PIP_INSTALL = re.compile(r"""\bpip3?\s+install\b|["']pip["']\s*,\s*["']install["
 RUNTIME_LINE = re.compile(r"Run time of this notebook: \d+(\.\d+)? min")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _read(path: Path) -> nbformat.NotebookNode:
     return nbformat.read(path, as_version=4)
 

@@ -44,18 +44,18 @@ import yaml
 from bs4 import BeautifulSoup
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
+import badges
+import images  # tools/images.py
+import lessons
+import lint_workflows
+import serve  # tools/serve.py
+import site_build  # tests/site_build.py: the Pages build, shared with test_demo
+import student
+from site_build import pages_build_steps
+from site_build import workflow as _workflow
 
-import badges  # noqa: E402
-import images  # noqa: E402  (tools/images.py)
-import lessons  # noqa: E402
-import lint_workflows  # noqa: E402
-import serve  # noqa: E402  (tools/serve.py)
-import student  # noqa: E402
-import site_build  # noqa: E402  (tests/site_build.py: the Pages build, shared with test_demo)
-from site_build import pages_build_steps  # noqa: E402
-from site_build import workflow as _workflow  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+
 
 LESSONS = lessons.lesson_notebooks(ROOT / "notebooks")
 LESSON_PARAMS = [pytest.param(p, id=p.name) for p in LESSONS] or [
@@ -261,10 +261,12 @@ def test_images_are_drawn_by_the_script(tmp_path: Path) -> None:
         assert len(figure.alt) > 40, f"{name}: alt text should describe the figure"
 
 
-def test_receptive_fields_follow_the_lesson_formulas() -> None:
-    fields = images.receptive_fields(images.PLAIN_CNN)
-    assert [(r, j) for _, r, j in fields] == [(3, 1), (5, 1), (6, 2), (10, 2), (14, 2), (18, 2)]
-    nested = images.nested_fields(images.PLAIN_CNN)
+def test_receptive_fields_are_the_lessons() -> None:
+    """The figure's fields: mc.receptive_field_table of lesson 4's own plain CNN (what its alt text says)."""
+    fields = images.receptive_fields()
+    assert [(name, r, j) for name, _, _, r, j in fields] == [
+        ("conv1", 3, 1), ("conv2", 5, 1), ("pool", 6, 2), ("conv3", 10, 2), ("conv4", 14, 2), ("conv5", 18, 2)]
+    nested = images.nested_fields(fields)
     for (_, r_in, a), (_, r_out, b) in zip(nested, nested[1:]):
         assert b <= a and a + r_in <= b + r_out, "each field lies inside the next layer's"
 

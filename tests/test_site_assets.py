@@ -14,6 +14,7 @@ import pytest
 import torch
 from onnx import TensorProto, helper
 
+import feature_maps  # tools/feature_maps.py
 import mnist_course as mc
 from conftest import lesson_factory
 
@@ -21,7 +22,6 @@ ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("site_assets", ROOT / "tools" / "site_assets.py")
 site_assets = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(site_assets)
-import feature_maps  # noqa: E402  (tools/ is on sys.path: site_assets.py puts it there)
 
 LESSON4 = ROOT / "notebooks" / "models" / "lesson4_cnn.onnx"
 

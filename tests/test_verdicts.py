@@ -11,11 +11,11 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-import verdicts  # tools/verdicts.py (tools/ is on pytest's pythonpath)
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-from verdicts import ChoiceKey, VerdictKey
 
+import verdicts  # tools/verdicts.py (tools/ is on pytest's pythonpath)
 from mnist_course.record import verdict_rows
+from verdicts import ChoiceKey, VerdictKey
 
 MADE_WITH = "Made with: torch 2.14.1, device cpu (x86_64), {} CPU threads, Python 3.11.7"
 

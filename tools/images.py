@@ -12,17 +12,18 @@ and branch in step with _quarto.yml; the site serves its own copy, see tools/sit
 `python tools/images.py --markdown` prints that line for every figure.
 
 The digits in `mnist_task.png` and `receptive_field.png` are real MNIST training images
-(mnist_course.load_mnist(); set MNIST_DATA_DIR to use a local copy). The receptive fields are computed
-from the layers of lesson 4's plain CNN with the formulas the lesson gives, not typed in.
+(mnist_course.load_mnist(); set MNIST_DATA_DIR to use a local copy). The receptive fields are those
+`mc.receptive_field_table` gives for lesson 4's plain CNN, built by the lesson's own `make_plain_cnn`
+(read from the notebook by tools/lessons.py): neither the layers nor the formulas are typed in here.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import matplotlib
 
@@ -30,10 +31,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lessons import lesson_factory  # noqa: E402  (tools/lessons.py: a model as the lesson defines it)
+
 ROOT = Path(__file__).resolve().parent.parent
 DPI = 150
-# The layers of lesson 4's plain CNN that change the receptive field: (name, kernel size, stride).
-PLAIN_CNN = [("conv1", 3, 1), ("conv2", 3, 1), ("pool", 2, 2), ("conv3", 3, 1), ("conv4", 3, 1), ("conv5", 3, 1)]
+PLAIN_CNN = ("04_cnn_budget.ipynb", "make_plain_cnn")  # the lesson and the factory of the figure's CNN
 
 
 @dataclass(frozen=True)
@@ -130,25 +133,26 @@ def _centre(box: FancyBboxPatch) -> tuple[float, float]:
     return box.get_x() + box.get_width() / 2, box.get_y() + box.get_height() / 2
 
 
-def receptive_fields(layers: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
-    """(name, r, j) after each layer: r_out = r_in + (k - 1) j_in, j_out = j_in s, from r = j = 1."""
-    r, j, out = 1, 1, []
-    for name, k, s in layers:
-        r, j = r + (k - 1) * j, j * s
-        out.append((name, r, j))
-    return out
+def receptive_fields(lesson: tuple[str, str] = PLAIN_CNN) -> list[tuple[str, int, int, int, int]]:
+    """(name, kernel size k, stride s, receptive field r, jump j) after each layer that changes the
+    receptive field, from `mc.receptive_field_table` of the model `lesson` = (notebook, factory) builds;
+    the name is the model's top-level layer (`conv1`, `pool`)."""
+    import mnist_course as mc
+
+    table = mc.receptive_field_table(lesson_factory(*lesson)())
+    return [(layer.split(" ")[0].split(".")[0], int(k), int(s), int(r), int(j))
+            for layer, k, s, r, j in zip(table["layer"], table["k"], table["s"], table["r_out"], table["j_out"])]
 
 
-def nested_fields(layers: list[tuple[str, int, int]], size: int = 28) -> list[tuple[str, int, int]]:
-    """(name, r, first input pixel) for a chain of output pixels, one per layer, each inside the field
-    of the next: the last layer's pixel whose field is nearest the image centre, then, going down, the
-    middle one of the pixels it reads. Without padding, output pixel p of a layer with jump j sees input
-    pixels p·j ... p·j + r - 1 (in each direction)."""
-    fields = receptive_fields(layers)
-    _, r_top, j_top = fields[-1]
+def nested_fields(fields: list[tuple[str, int, int, int, int]], size: int = 28) -> list[tuple[str, int, int]]:
+    """(name, r, first input pixel) for a chain of output pixels, one per layer of `fields` (from
+    `receptive_fields`), each inside the field of the next: the last layer's pixel whose field is
+    nearest the image centre, then, going down, the middle one of the pixels it reads. Without padding,
+    output pixel p of a layer with jump j sees input pixels p·j ... p·j + r - 1 (in each direction)."""
+    *_, r_top, j_top = fields[-1]
     p = max(0, round(((size - 1) / 2 - (r_top - 1) / 2) / j_top))
     out = []
-    for (name, k, s), (_, r, j) in zip(reversed(layers), reversed(fields)):
+    for name, k, s, r, j in reversed(fields):
         out.append((name, r, p * j))
         p = p * s + (k - 1) // 2  # the middle input pixel of this one, in the layer below
     return out[::-1]
@@ -158,8 +162,9 @@ def draw_receptive_field(path: Path) -> None:
     """On a real digit, the input pixels that one output pixel of each layer of the plain CNN sees."""
     data = _mnist()
     digit = data.x_train[_first_of_each_class(data.x_train, data.y_train)[3], 0].numpy()
-    fields = nested_fields(PLAIN_CNN)
-    jumps = {name: j for name, _, j in receptive_fields(PLAIN_CNN)}
+    layers = receptive_fields()
+    fields = nested_fields(layers)
+    jumps = {name: j for name, *_, j in layers}
     fig, ax = plt.subplots(figsize=(7.6, 5.6))
     ax.imshow(digit, cmap="gray_r", vmin=0, vmax=1.6, extent=(-0.5, 27.5, 27.5, -0.5))
     ax.set_xticks(range(0, 28, 4)), ax.set_yticks(range(0, 28, 4))

@@ -15,8 +15,9 @@ of date whenever a lesson changes, which tests/test_site.py detects, and this co
 them (a copy already up to date is not rewritten; a copy of a lesson that no longer exists is removed).
 The originals are never written.
 
-The project: _student/ gets the site's files (everything Quarto needs: _quarto.yml, index.qmd, images/,
-tools/site/, notebooks/_metadata.yml, ... but not the lessons), the committed copies in notebooks/, and
+The project: _student/ gets the site's files (SITE_FILES: what Quarto reads, _quarto.yml, the pages,
+images/, demo/, tools/site/; and notebooks/_metadata.yml with the rest of notebooks/ but the lessons),
+the committed copies in notebooks/, and
 the profile _quarto-student.yml (from tools/quarto-student.yml, which sets `repo-subdir: student` so
 that "View source" leads to the copies). `make student` then runs
 `quarto render _student --profile student` and moves the result to _site-student/; the Pages workflow
@@ -42,10 +43,10 @@ COPIES = ROOT / STUDENT_FOLDER
 PROJECT = ROOT / "_student"
 PROFILE = ROOT / "tools" / "quarto-student.yml"
 MARKER = ".made-by-tools-student"  # in an assembled project: the next run may empty it
-# Not copied into the student project: the lessons themselves (replaced by the copies), outputs,
-# environments, caches and what the site does not use.
-SKIP_TOP = {"student", "_student", "_student-run", "_site", "_site-student", "notebooks", "tests", "benchmarks", "src",
-            "node_modules", "screenshots", "test-artifacts", "build", "dist"}
+# What the student project copies from the repository, besides notebooks/: what Quarto reads for the site
+# (_quarto.yml's pages and resources, the draw-a-digit page's assets in demo/, the filters, styles and
+# post-render script in tools/site/). A new page or asset is added here as well as to _quarto.yml.
+SITE_FILES = ("_quarto.yml", "index.qmd", "demo.qmd", "glossary.qmd", "images", "demo", "tools/site")
 
 
 def lesson_notebooks(folder: Path = ROOT / "notebooks") -> list[Path]:
@@ -218,30 +219,24 @@ def check_project_dir(out: Path, notebooks: list[Path]) -> None:
 
 
 def assemble_site(out: Path, notebooks: list[Path], profile: Path | None = None) -> None:
-    """A renderable copy of the site in `out` (emptied first) with `notebooks` as its lessons: every
-    top-level file and folder of the repository that the site may use (not the lessons, student/,
-    outputs, tests, caches), what notebooks/ holds besides the lessons, and `profile` as
-    _quarto-student.yml. tests/test_site.py renders both editions from such copies."""
+    """A renderable copy of the site in `out` (emptied first) with `notebooks` as its lessons: the files
+    and folders in SITE_FILES (without caches and files rendered in place), what notebooks/ holds
+    besides the lessons, and `profile` as _quarto-student.yml. tests/test_site.py renders both editions
+    from such copies."""
     check_project_dir(out, notebooks)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     (out / MARKER).write_text("Assembled by tools/student.py; emptied by the next run.\n", encoding="utf-8")
 
-    def skipped(entry: Path) -> bool:
-        name = entry.name
-        if name.startswith((".", "_site")) or name in SKIP_TOP or name.endswith("_files"):
-            return True
-        return entry.is_file() and entry.suffix in {".html", ".ipynb"}  # a page rendered in place
-
     ignore = shutil.ignore_patterns(".*", "__pycache__", "*.out.ipynb", "*_files", "node_modules")
-    for entry in sorted(ROOT.iterdir()):
-        if skipped(entry) or entry.resolve() == out.resolve():
-            continue
+    for name in SITE_FILES:
+        entry = ROOT / name
         if entry.is_dir():
-            shutil.copytree(entry, out / entry.name, ignore=ignore)
-        else:
-            shutil.copy2(entry, out / entry.name)
+            shutil.copytree(entry, out / name, ignore=ignore)
+        elif entry.is_file():
+            (out / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(entry, out / name)
     # notebooks/: what it holds besides the lessons (_metadata.yml, files for pages), then the lessons.
     (out / "notebooks").mkdir()
     for entry in sorted((ROOT / "notebooks").iterdir()):

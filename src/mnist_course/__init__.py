@@ -11,7 +11,7 @@ from .data import (
 )
 from .export import ExportError, check_onnx, describe_file, export_onnx, load_model, models_dir, save_model
 from .experiments import Comparison, compare, final_epoch, paired_differences, read_runs, set_seed, summarize
-from .inspection import count_parameters, receptive_field_table, summary
+from .inspection import count_parameters, multiply_adds, receptive_field_table, summary
 from .plots import (
     confusion_matrix, most_confident_mistakes, plot_confusion, plot_failures, plot_history, plot_paired,
     show_digits,
@@ -27,7 +27,7 @@ __all__ = [
     "Normalize", "RandomAffine", "batches", "cache_dir", "check_onnx", "checks", "chosen", "compare", "confusion_matrix",
     "count_parameters", "default_device", "describe_file", "environment_info", "evaluate", "export_onnx",
     "final_epoch", "find_mnist", "fit", "load_mnist", "load_model", "model_device", "models_dir",
-    "most_confident_mistakes", "normalize", "paired_differences", "plot_confusion", "plot_failures",
+    "most_confident_mistakes", "multiply_adds", "normalize", "paired_differences", "plot_confusion", "plot_failures",
     "plot_history", "plot_paired", "predict", "random_affine", "read_runs", "receptive_field_table", "restart_needed", "save_model",
     "seed", "seed_offset", "seeds", "set_seed", "show_digits", "split_indices", "summarize", "summary", "synchronize", "time_ms", "warn_if_restart_needed",
 ]

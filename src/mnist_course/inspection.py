@@ -102,3 +102,35 @@ def receptive_field_table(model: nn.Module, input_size: int = 28) -> pd.DataFram
     if not rows:
         raise ValueError("receptive_field_table: the model has no conv or pool layer")
     return pd.DataFrame(rows)
+
+
+def multiply_adds(model: nn.Module, input_size: tuple[int, ...] = (1, 1, 28, 28)) -> pd.Series:
+    """Multiply-adds per image of each convolution and linear layer, from one traced forward pass.
+
+    Every output value of a convolution or linear layer costs one multiply-add per weight of its
+    filter (c_in/groups x k x k, or in_features), so a layer costs (output values per image) x
+    (weights per filter). Batch norm, ReLU and pooling (a few operations per value) are not counted.
+    Returns a Series of integers (unit: multiply-adds per image), indexed by the layers' names in
+    `model.named_modules()` (`conv1.0`, `fc`), in the order they run; `.sum()` is the model's total.
+    The pass runs on one all-zero batch of `input_size` (N, C, H, W), in eval mode without gradients,
+    on the model's device; the model's own mode is restored. Lesson 4 writes the same function in
+    its text (tests/test_inspection.py checks that the two agree).
+    """
+    counts: dict[str, int] = {}
+    names = {m: name for name, m in model.named_modules()}
+
+    def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        counts[names[module]] = output[0].numel() * module.weight[0].numel()
+
+    layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    handles = [m.register_forward_hook(hook) for m in layers]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros(*input_size, device=model_device(model)))
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    return pd.Series(counts, name="multiply-adds per image", dtype="int64")
