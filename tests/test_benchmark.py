@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from torch.utils.data import TensorDataset
 
@@ -60,6 +61,7 @@ def test_models() -> None:
         assert make()(x).shape == (4, 10)
 
 
+@pytest.mark.slow
 def test_smoke_json(raw_dir: Path) -> None:
     env_dir = str(raw_dir.parent.parent)  # the data the other tests use (found or downloaded once)
     result = subprocess.run(

@@ -320,6 +320,7 @@ def test_downloaded_files_are_ordinary_files(mirrors: Mirrors, empty_cache: Path
     assert {oct((raw / name).stat().st_mode & 0o777) for name in mc.FILES} == {oct(0o644)}
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sets the cache folder through XDG_CACHE_HOME")
 def test_nbval_passes_on_a_machine_whose_cache_is_empty(mirrors: Mirrors, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:

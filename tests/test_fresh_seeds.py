@@ -30,6 +30,7 @@ def _tiny(path: Path, records: Path) -> None:
     (records / f"{path.stem}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_fresh_seeds_shift_every_seed_and_keep_the_thread_count(tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.delenv(verdicts.SEED_OFFSET, raising=False)
     path, records = tmp_path / "notebooks" / "01_tiny.ipynb", tmp_path / "records"

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import mnist_course as mc
 
@@ -29,6 +30,7 @@ def test_chosen_without_the_variable_writes_nothing(tmp_path, monkeypatch, capsy
     assert capsys.readouterr().out == "x: 1\n" and not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_displayed_verdicts_are_recorded_and_the_outputs_stay_the_same(tmp_path):
     """A notebook run on a real kernel with and without MNIST_COURSE_RECORD: the same outputs (the
     recorder's formatter returns nothing), and with it one line per displayed verdict, keyed by the

@@ -122,6 +122,7 @@ def committed_run(tmp_path: Path, nb: nbformat.NotebookNode, lines: list[str], t
     return path, records
 
 
+@pytest.mark.slow
 def test_a_real_run_records_where_tables_are_shown_and_gets_the_thread_count(tmp_path: Path, capsys) -> None:
     """Executes a tiny notebook through the tool at --threads 1: the kernel records the displayed verdicts
     (cell 2, table 2) and the choice, and sees 1 torch thread."""
@@ -158,6 +159,7 @@ def test_a_real_run_records_where_tables_are_shown_and_gets_the_thread_count(tmp
     assert "2 verdicts: 2 same, 0 flipped; 1 choices: 1 same, 0 changed" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_failures_and_missing_files(tmp_path: Path, capsys) -> None:
     records = tmp_path / "records"
     records.mkdir()
