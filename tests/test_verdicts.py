@@ -14,6 +14,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 import verdicts  # tools/verdicts.py (tools/ is on pytest's pythonpath)
+from lessons import lesson_notebooks
 from mnist_course.record import verdict_rows
 from verdicts import ChoiceKey, VerdictKey
 
@@ -187,3 +188,27 @@ def test_failures_and_missing_files(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit):
         verdicts.main(["--help"])
     assert "--threads" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("path", lesson_notebooks(), ids=lambda p: p.name)
+def test_the_committed_record_is_the_committed_runs(path: Path) -> None:
+    """benchmarks/records/<lesson>.jsonl (written by `make execute`) belongs to the committed outputs: each
+    recorded verdict stands in a table its cell shows, each choice is printed by its cell."""
+    import html
+
+    record = verdicts.record_path(path)
+    if not record.is_file():
+        pytest.skip(f"no record for {path.name} yet: `make execute NB=notebooks/{path.name}` writes it")
+    found = verdicts.read_record(record)
+    assert not found.notes, found.notes
+    code = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    for key, value in found.verdicts.items():
+        assert key.cell is not None and 1 <= key.cell <= len(code), key
+        tables = ["".join(o.data["text/html"]) for o in code[key.cell - 1].get("outputs", [])
+                  if "text/html" in o.get("data", {})]
+        assert len(tables) >= key.table, f"{key}: its cell shows {len(tables)} tables"
+        assert html.escape(value) in tables[key.table - 1] or value in tables[key.table - 1], (key, value)
+    for key in found.choices:
+        assert key.cell is not None and 1 <= key.cell <= len(code), key
+        printed = "".join(o.get("text", "") for o in code[key.cell - 1].get("outputs", []))
+        assert key.name.split(" #")[0] + ":" in printed, f"{key}: its cell does not print it"
