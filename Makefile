@@ -76,11 +76,13 @@ studenttest: setup ## the committed student copies (student/notebooks) run top t
 	$(NB_ENV) MNIST_COURSE_QUICK=1 PYTHONPATH=tests $(PY) -m pytest --nbval-lax $$($(PY) tools/lessons.py _student-run) --nbval-current-env \
 	  -p nbval_history -p no:cacheprovider
 
-execute: setup ## re-run the notebooks (or NB=notebooks/x.ipynb) on a fresh kernel, outputs in place
+execute: setup ## re-run the notebooks (or NB=notebooks/x.ipynb) on a fresh kernel, outputs in place, records in benchmarks/records/
 	$(PY) tools/execute.py $(NB)
 
 # A copy of each lesson runs in _verdicts/ (its parent, the repository, holds benchmarks/); the notebooks
-# are only read. Flips are reported, not failures: paste the Markdown it prints into benchmarks/README.md.
+# are only read. Its record of verdicts and choices (_verdicts/<lesson>.jsonl) is compared with the
+# committed run's (benchmarks/records/<lesson>.jsonl, written by `make execute`): data, not printed text.
+# Flips are reported, not failures: paste the Markdown it prints into benchmarks/README.md.
 # FRESH_SEEDS=1000: rerun with every seed shifted by 1000 instead (at the committed thread count).
 THREADS    ?= 1
 FRESH_SEEDS ?=
