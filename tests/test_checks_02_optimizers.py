@@ -1,11 +1,14 @@
-"""Lesson 2's homework checks on real (tiny) runs: the right work passes, seeded wrong work fails its own check.
+"""Lesson 2's homework checks on real (tiny) runs: the right work passes, seeded wrong work fails its own check,
+and so does every mutation of the lesson's recipe (tests/test_checks.py: `mutations`).
 
-Homeworks 1 and 2 train the lesson's MLP for one or two epochs on 512 images with the lesson's one-cycle
-schedule; homework 3 uses the lesson's own valley, optimizers and grid (read from the notebook)."""
+Homeworks 1 and 2 train the lesson's own make_mlp (read from the notebook) for two epochs on 512 images with the
+lesson's one-cycle schedule (the checks' recipe is patched to these images, these seeds and epochs); homework 3
+uses the lesson's own valley, optimizers and grid (read from the notebook)."""
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import math
 from functools import partial
@@ -15,9 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from test_checks import all_mutations_fail, timed
 from torch import nn
 
 import mnist_course as mc
+from mnist_course.checks import recipes
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "02_optimizers.ipynb"
 SEEDS = [2, 3, 4]
@@ -26,8 +31,38 @@ CHOSEN_LR = {"SGD + momentum": 0.1, "Adam": 0.01}
 grader = mc.checks.Homework("02_optimizers")
 
 
-def make_mlp():
-    return nn.Sequential(mc.Normalize(), nn.Flatten(), nn.Linear(784, 16), nn.ReLU(), nn.Linear(16, 10))
+EPOCHS = 2
+
+
+def lesson_code(marker: str, namespace: dict) -> dict:
+    """The function definitions and UPPER-CASE constants of the lesson's code cell that contains `marker`, run in
+    `namespace` (the lesson's imports)."""
+    cells = [c for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code"]
+    source = next("".join(c["source"]) for c in cells if marker in "".join(c["source"]))
+    keep = [n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)
+            or (isinstance(n, ast.Assign) and all(isinstance(t, ast.Name) and t.id.isupper() for t in n.targets))]
+    exec(compile(ast.Module(keep, []), f"02_optimizers: {marker}", "exec"), namespace)
+    return namespace
+
+
+make_mlp = lesson_code("def make_mlp(", {"nn": nn, "torch": torch, "mc": mc})["make_mlp"]
+
+
+@pytest.fixture(autouse=True)
+def tiny_recipe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lesson's recipe, for the tiny data, seeds and epochs of these tests."""
+    real = recipes.of
+    monkeypatch.setattr(recipes, "of", lambda lesson, question, quick=False: dataclasses.replace(
+        real(lesson, question, quick), train_images=512, val_images=512, epochs=EPOCHS,
+        seeds=tuple(TUNE_SEEDS if question == "hw2" else SEEDS)))
+
+
+def test_the_recipe_is_the_lessons() -> None:
+    """make_mlp as the lesson defines it has the recipe's size; the lesson's seeds and epochs are the recipe's."""
+    assert mc.count_parameters(make_mlp()) == recipes.of("02_optimizers", "hw1", quick=False).parameters == 55_050
+    real = recipes._optimizers("hw1", False)
+    assert real.seeds == (2, 3, 4, 5, 6) and real.epochs == 2 and real.train_images == 50_000
+    assert recipes._optimizers("hw2", False).seeds == (0, 1) and recipes._optimizers("hw1", True).epochs == 1
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +89,7 @@ def schedule(tiny, epochs):
     return one_cycle, one_cycle_rates
 
 
-def run(tiny, configs, seeds, epochs=1):
+def run(tiny, configs, seeds, epochs=EPOCHS):
     return mc.compare(make_mlp, configs, seeds, tiny, epochs, progress=False)
 
 
@@ -83,7 +118,7 @@ def decay_configs(one_cycle, lr=CHOSEN_LR["Adam"], adamw_lr=None, scheduler=True
 
 @pytest.fixture(scope="module")
 def hw1(tiny):
-    one_cycle, one_cycle_rates = schedule(tiny, 1)
+    one_cycle, one_cycle_rates = schedule(tiny, EPOCHS)
     lr = CHOSEN_LR["Adam"]
     # the contest's runs, as the lesson's `tuned` (with an optimizer the check must ignore), and the new runs
     contest = run(tiny, {name: {"optimizer": partial(make, lr=lr if name != "SGD" else 0.1), "scheduler": one_cycle}
@@ -104,41 +139,94 @@ def hw1(tiny):
             "one_cycle_rates": one_cycle_rates, "one_cycle": one_cycle, "contest": contest}
 
 
+def hw1_env(hw1):
+    return {"SEEDS": SEEDS, "TUNE_SEEDS": TUNE_SEEDS, "CHOSEN_LR": CHOSEN_LR,
+            **{k: v for k, v in hw1.items() if k not in ("one_cycle", "contest")}}
+
+
 def test_hw1(tiny, hw1) -> None:
-    env = {k: v for k, v in hw1.items() if k not in ("one_cycle", "contest")}
-    assert outcome("hw1", **env) == (True, "hw1: passed (5 checks)")
+    env = hw1_env(hw1)
+    assert timed(grader, "hw1", env) == (True, "hw1: passed (4 checks)")
     contest, one_cycle = hw1["contest"], hw1["one_cycle"]
-    # the same runs in one result pass too, and so does the exact product of the factors
+    # the same runs in one result pass too, and so does the exact product of the factors, and factors rounded
     single = run(tiny, {"Adam": {"optimizer": partial(torch.optim.Adam, lr=0.01), "scheduler": one_cycle},
                         "AdamW": {"optimizer": partial(torch.optim.AdamW, lr=0.01), "scheduler": one_cycle},
                         **decay_configs(one_cycle)}, SEEDS)
     rates = hw1["one_cycle_rates"](0.01)
     exact = {d: float(np.prod(1 - d * rates)) for d in [0.01, 0.1, 1]}
-    assert outcome("hw1", **{**env, "hw1_runs": single, "hw1_shrink": exact}) == (True, "hw1: passed (5 checks)")
+    assert outcome("hw1", **{**env, "hw1_runs": single, "hw1_shrink": exact}) == (True, "hw1: passed (4 checks)")
+    for digits in (2, 3):
+        rounded = {d: round(f, digits) for d, f in env["hw1_shrink"].items()}
+        assert outcome("hw1", **{**env, "hw1_shrink": rounded})[0], rounded
+    # NumPy's numbers as keys and factors, and as λ
+    as_numpy = {np.float64(d): np.float32(f) for d, f in env["hw1_shrink"].items()}
+    assert outcome("hw1", **{**env, "hw1_shrink": as_numpy})[0]
+    if env["hw1_from"] != "none":
+        assert outcome("hw1", **{**env, "hw1_from": np.float64(env["hw1_from"])})[0]
     # the decay runs on the tuning seeds instead of the evaluation seeds
     tuning = run(tiny, decay_configs(one_cycle), TUNE_SEEDS)
     passed, text = outcome("hw1", **{**env, "hw1_runs": [contest, tuning]})
     assert not passed and "ran seeds [0, 1], the question asks for the lesson's seeds [2, 3, 4]" in text
+    # SEEDS shortened in the student's namespace: the check keeps the lesson's
+    passed, text = outcome("hw1", **{**env, "hw1_runs": [contest, tuning], "SEEDS": TUNE_SEEDS})
+    assert not passed and "the question asks for the lesson's seeds [2, 3, 4]" in text
     # AdamW left at its default rate 0.001
     default = run(tiny, decay_configs(one_cycle, adamw_lr=0.001), SEEDS)
     passed, text = outcome("hw1", **{**env, "hw1_runs": [contest, default]})
-    assert not passed and "AdamW, λ=0.1 (config 'AdamW, λ=0.1') ran at the peak rate 0.001" in text
+    assert not passed and "differ in their learning rate" in text and "AdamW, λ=0.1: 0.001" in text
+    # every run at another peak rate than Adam's chosen one
+    other_rate = {name: {**c, "optimizer": partial(c["optimizer"].func, **{**c["optimizer"].keywords, "lr": 0.003})}
+                  for name, c in {"Adam": {"optimizer": partial(torch.optim.Adam, lr=0.01), "scheduler": one_cycle},
+                                  "AdamW": {"optimizer": partial(torch.optim.AdamW, lr=0.01), "scheduler": one_cycle},
+                                  **decay_configs(one_cycle)}.items()}
+    passed, text = outcome("hw1", **{**env, "hw1_runs": run(tiny, other_rate, SEEDS)})
+    assert not passed and 'ran at the peak rate 0.003; the question asks for Adam\'s chosen rate' in text
     # the decay runs without the one-cycle schedule
     constant = run(tiny, decay_configs(one_cycle, scheduler=False), SEEDS)
     passed, text = outcome("hw1", **{**env, "hw1_runs": [contest, constant]})
     assert not passed and "differ in their learning-rate schedule" in text
+    # every run trained for 1 epoch instead of EPOCHS (and the schedule built for that epoch)
+    one_epoch, _ = schedule(tiny, 1)
+    short = run(tiny, {"Adam": {"optimizer": partial(torch.optim.Adam, lr=0.01), "scheduler": one_epoch},
+                       "AdamW": {"optimizer": partial(torch.optim.AdamW, lr=0.01), "scheduler": one_epoch},
+                       **decay_configs(one_epoch)}, SEEDS, epochs=1)
+    passed, text = outcome("hw1", **{**env, "hw1_runs": short, "EPOCHS": 1})
+    assert not passed and "the runs trained for 1 epochs, the question asks for 2" in text
+    # a one-cycle schedule of the wrong length (built for 3 epochs, run for 2): the class alone is not enough
+    long_cycle, _ = schedule(tiny, 3)
+    stretched = run(tiny, {"Adam": {"optimizer": partial(torch.optim.Adam, lr=0.01), "scheduler": long_cycle},
+                           "AdamW": {"optimizer": partial(torch.optim.AdamW, lr=0.01), "scheduler": long_cycle},
+                           **decay_configs(long_cycle)}, SEEDS)
+    passed, text = outcome("hw1", **{**env, "hw1_runs": stretched})
+    assert not passed and "spans 12 steps, but its runs take 2 epochs of 4 batches (8 steps)" in text
     # only the contest's runs: the new runs forgotten
     passed, text = outcome("hw1", **{**env, "hw1_runs": [contest]})
     assert not passed and "has no run of Adam, λ=0.0001, Adam, λ=0.001, Adam, λ=0.01, AdamW, λ=0.1, AdamW, λ=1" in text
     # the total decay λ·Σηt instead of the factor
     passed, text = outcome("hw1", **{**env, "hw1_shrink": {d: d * rates.sum() for d in [0.01, 0.1, 1]}})
     assert not passed and "`hw1_shrink[0.01]`" in text and "is not the factor" in text
+    # wrong types: each hint names the type expected
+    passed, text = outcome("hw1", **{**env, "hw1_shrink": {str(d): f for d, f in env["hw1_shrink"].items()}})
+    assert not passed and "with the numbers as keys" in text
+    passed, text = outcome("hw1", **{**env, "hw1_shrink": {d: f"{f:.2f}" for d, f in env["hw1_shrink"].items()}})
+    assert not passed and "`hw1_shrink[0.01]` should be a number (e.g. 0.96), not a str" in text
+    passed, text = outcome("hw1", **{**env, "hw1_shrink": list(env["hw1_shrink"].values())})
+    assert not passed and "`hw1_shrink` should be a dict" in text and "not a list" in text
+    passed, text = outcome("hw1", **{**env, "hw1_from": "0.1"})
+    assert not passed and "`hw1_from` should be a number (0.01, 0.1 or 1) or the str \"none\", not a str ('0.1')" in text
+    passed, text = outcome("hw1", **{**env, "hw1_from": True})
+    assert not passed and "not a bool (True)" in text
+    passed, text = outcome("hw1", **{**env, "hw1_stronger": 1})
+    assert not passed and '`hw1_stronger` should be a str, "Adam" or "AdamW", not a int' in text
     # another answer than the own table's, and the other optimizer
     wrong = 0.1 if hw1["hw1_from"] == "none" else "none"
     passed, text = outcome("hw1", **{**env, "hw1_from": wrong})
     assert not passed and "`hw1_from`" in text and "does not agree with your own results" in text
     passed, text = outcome("hw1", **{**env, "hw1_stronger": {"Adam": "AdamW", "AdamW": "Adam"}[hw1["hw1_stronger"]]})
     assert not passed and "`hw1_stronger`" in text and "does not agree with your own results" in text
+    # every recipe setting the rule covers, changed
+    all_mutations_fail(grader, "hw1", {**env, "hw1_runs": single}, "hw1_runs", recipes.of("02_optimizers", "hw1"),
+                       changes={"optimizer", "weight_decay"})
 
 
 # Homework 2: batch size and learning rate
@@ -170,9 +258,11 @@ def hw2(tiny):
 
 
 def test_hw2(tiny, hw2) -> None:
-    env = {k: v for k, v in hw2.items() if k != "one_cycle"}
+    env = {"SEEDS": SEEDS, "TUNE_SEEDS": TUNE_SEEDS, "CHOSEN_LR": CHOSEN_LR, **{k: v for k, v in hw2.items() if k != "one_cycle"}}
     one_cycle = hw2["one_cycle"]
-    assert outcome("hw2", **env) == (True, "hw2: passed (6 checks)")
+    assert timed(grader, "hw2", env) == (True, "hw2: passed (5 checks)")
+    assert outcome("hw2", **{**env, "hw2_fastest": np.int64(env["hw2_fastest"])})[0]
+    assert outcome("hw2", **{**env, "hw2_fastest": float(env["hw2_fastest"])})[0]
     # the square-root rule instead of the linear one
     root = run(tiny, batch_configs(one_cycle, scale=lambda b: math.sqrt(b / 128)), TUNE_SEEDS, epochs=2)
     same, scaled = verdicts_of(root)
@@ -182,11 +272,18 @@ def test_hw2(tiny, hw2) -> None:
     stale = run(tiny, batch_configs(one_cycle, own_schedule=False), TUNE_SEEDS, epochs=2)
     same, scaled = verdicts_of(stale)
     passed, text = outcome("hw2", **{**env, "hw2_runs": stale, "hw2_same": same, "hw2_scaled": scaled})
-    assert not passed and "config 'batch 512, same' starts epoch" in text and "partial(one_cycle, batch_size=b)" in text
+    assert not passed and "one-cycle schedule of config 'batch 512, same' spans 8 steps" in text
+    assert "partial(one_cycle, batch_size=b)" in text
     # the evaluation seeds instead of the tuning seeds
     evaluation = run(tiny, batch_configs(one_cycle), SEEDS, epochs=2)
     passed, text = outcome("hw2", **{**env, "hw2_runs": evaluation})
-    assert not passed and "ran seeds [2, 3, 4], the question asks for the lesson's seeds [0, 1]" in text
+    assert not passed and "ran seeds [2, 3, 4], the question asks for the lesson's seeds [0, 1] (TUNE_SEEDS" in text
+    # every run for 1 epoch, with EPOCHS shortened in the student's namespace: the check keeps the lesson's
+    one_epoch, _ = schedule(tiny, 1)
+    short = run(tiny, batch_configs(one_epoch), TUNE_SEEDS, epochs=1)
+    same, scaled = verdicts_of(short)
+    passed, text = outcome("hw2", **{**env, "hw2_runs": short, "hw2_same": same, "hw2_scaled": scaled, "EPOCHS": 1})
+    assert not passed and "the runs trained for 1 epochs, the question asks for 2" in text
     # plain SGD (no momentum)
     plain = {k: {**c, "optimizer": partial(torch.optim.SGD, lr=c["optimizer"].keywords["lr"])}
              for k, c in batch_configs(one_cycle).items()}
@@ -197,8 +294,13 @@ def test_hw2(tiny, hw2) -> None:
     assert not passed and "`hw2_scaled[512]`" in text and "row 'batch 512, scaled'" in text
     passed, text = outcome("hw2", **{**env, "hw2_same": {32: "worse", 512: env["hw2_same"][512]}})
     assert not passed and "a verdict is one of" in text
+    passed, text = outcome("hw2", **{**env, "hw2_same": {"32": env["hw2_same"][32], "512": env["hw2_same"][512]}})
+    assert not passed and "should have the numbers 32 and 512 as its keys" in text
     passed, text = outcome("hw2", **{**env, "hw2_fastest": 32 if env["hw2_fastest"] != 32 else 512})
-    assert not passed and "`hw2_fastest`" in text
+    assert not passed and "`hw2_fastest`" in text and "does not agree" in text
+    passed, text = outcome("hw2", **{**env, "hw2_fastest": "batch 512, same"})
+    assert not passed and "`hw2_fastest` should be a number (e.g. 512), not a str" in text
+    all_mutations_fail(grader, "hw2", env, "hw2_runs", recipes.of("02_optimizers", "hw2"), changes={"batch_size", "max_lr"})
 
 
 # Homework 3: the rotated valley
@@ -234,7 +336,10 @@ def hw3():
 
 def test_hw3(hw3) -> None:
     env, lesson, toy, rotation = hw3
-    assert outcome("hw3", **env, **lesson) == (True, "hw3: passed (5 checks)")
+    assert timed(grader, "hw3", {"SEEDS": SEEDS, "TUNE_SEEDS": TUNE_SEEDS, "CHOSEN_LR": CHOSEN_LR, **env, **lesson}) == (
+        True, "hw3: passed (5 checks)")
+    assert outcome("hw3", **{**env, "hw3_rmsprop_rank": np.int64(env["hw3_rmsprop_rank"]),
+                             "hw3_adam_rank": float(env["hw3_adam_rank"])}, **lesson)[0]
     assert env["hw3_rmsprop_rank"] == 5  # the lesson's finding: from best on the aligned valley to worst
     # the start left where it was
     passed, text = outcome("hw3", **{**env, "hw3_start": lesson["START"]}, **lesson)
@@ -262,4 +367,6 @@ def test_hw3(hw3) -> None:
     passed, text = outcome("hw3", **{**env, "hw3_rmsprop_rank": 1}, **lesson)
     assert not passed and "`hw3_rmsprop_rank` = 1 does not agree with your own results" in text
     passed, text = outcome("hw3", **{**env, "hw3_adam_rank": "2"}, **lesson)
+    assert not passed and "`hw3_adam_rank` should be a number (e.g. 2), not a str ('2')" in text
+    passed, text = outcome("hw3", **{**env, "hw3_adam_rank": 2.5}, **lesson)
     assert not passed and "should be a whole number" in text

@@ -2,13 +2,18 @@
 momentum with the one-cycle schedule on the tuning seeds: batch 128 at the peak rate chosen for it, and
 batches 32 and 512 once at that same peak rate and once at that rate × batch / 128. `hw2_same` and
 `hw2_scaled` map 32 and 512 to the verdict of that run against batch 128 (same rate, scaled rate);
-`hw2_fastest` is the batch size of the run with the fewest seconds per epoch."""
+`hw2_fastest` is the batch size of the run with the fewest seconds per epoch.
+
+Everything but the batch size and the peak rate is held to the lesson's recipe as the runs recorded it
+(`recipes.of("02_optimizers", "hw2")`): SGD with momentum 0.9, EPOCHS epochs, the tuning seeds, all training
+images and the validation split, the lesson's MLP, and in every config a one-cycle schedule that spans its own
+run (epochs x ceil(training images / its batch size) steps)."""
 
 import math
 
-import numpy as np
 from mnist_course.checks.runner import test_case
 
+from mnist_course.checks import recipes
 from mnist_course.checks import support as s
 
 SIZES = (32, 512)
@@ -50,47 +55,28 @@ def batches(hw2_runs, CHOSEN_LR):
     wanted(runs, CHOSEN_LR)
 
 
-def one_cycle_everywhere(runs):
-    missing = [c for c in runs.settings.index if s.setting(runs, c, "scheduler") != "OneCycleLR"]
-    assert not missing, (f"`hw2_runs`: {', '.join(map(repr, missing))} ran without the one-cycle schedule: give every "
-                         'config "scheduler": partial(one_cycle, batch_size=b), with its own batch size b')
-
-
 @test_case(name="only the batch size and the rate change")
-def same_rest(hw2_runs, TUNE_SEEDS, EPOCHS):
+def same_rest(hw2_runs):
     runs = s.comparison(hw2_runs, "hw2_runs", HINT)
-    for column, what in [("model", "model"), ("optimizer", "optimizer"), ("weight_decay", "weight decay"),
-                         ("scheduler", "learning-rate schedule")]:
-        s.same_setting(runs, "hw2_runs", column, what)
+    s.same_setting(runs, "hw2_runs", "model", "model")
     momentum = s.same_setting(runs, "hw2_runs", "momentum", "momentum")
     assert s.numbers_in([momentum]) and float(momentum) > 0, (
         "`hw2_runs`: the runs have no momentum: the question is about SGD + momentum (momentum=0.9)")
-    one_cycle_everywhere(runs)
-    s.same_epochs(runs, "hw2_runs", EPOCHS)
-    s.same_seeds(runs, "hw2_runs", TUNE_SEEDS)
-
-
-@test_case(name="the schedule follows the batch size")
-def schedule(hw2_runs, EPOCHS, one_cycle_rates):
-    runs = s.comparison(hw2_runs, "hw2_runs", HINT)
-    one_cycle_everywhere(runs)
-    s.same_epochs(runs, "hw2_runs", EPOCHS)
-    for config, row in runs.settings.iterrows():
-        rates = np.asarray(one_cycle_rates(float(row["max_lr"]), int(row["batch_size"])), dtype=float)
-        steps = len(rates) // EPOCHS
-        for _, epoch in runs.history[runs.history["config"] == config].iterrows():
-            expected = rates[(int(epoch["epoch"]) - 1) * steps]
-            assert math.isclose(float(epoch["lr"]), expected, rel_tol=1e-4), (
-                f"`hw2_runs`: config {config!r} starts epoch {int(epoch['epoch'])} at the rate {float(epoch['lr']):.3g}, "
-                f"where the lesson's one-cycle schedule for batch size {int(row['batch_size'])} is at {expected:.3g}: "
-                "a schedule built for batch 128 does not fit the number of steps of another batch size; give each "
-                'config "scheduler": partial(one_cycle, batch_size=b) with its own batch size b')
+    try:
+        s.keeps_recipe(runs, "hw2_runs", recipes.of("02_optimizers", "hw2"), changes={"batch_size", "max_lr"},
+                       seeds_name="TUNE_SEEDS")
+    except AssertionError as error:
+        if "one-cycle schedule" in str(error):
+            raise AssertionError(f"{error}; give each config \"scheduler\": partial(one_cycle, batch_size=b) with its "
+                                 "own batch size b (a schedule built for batch 128 does not fit the steps of another)") from None
+        raise
 
 
 def verdicts(answer, var, runs, CHOSEN_LR, kind):
     s.given(answer, var, "set it to a dict {32: verdict, 512: verdict} of the verdicts against batch 128")
-    assert isinstance(answer, dict) and all(b in answer for b in SIZES), (
-        f"`{var}` should be a dict with the keys 32 and 512, e.g. {{32: ..., 512: ...}}")
+    assert isinstance(answer, dict), f"`{var}` should be a dict {{32: verdict, 512: verdict}}, not {s._type(answer)}"
+    assert all(b in answer for b in SIZES), (
+        f"`{var}` should have the numbers 32 and 512 as its keys, e.g. {{32: ..., 512: ...}}; its keys: {list(answer)}")
     reference, configs = wanted(runs, CHOSEN_LR)
     for b in SIZES:
         s.is_verdict(answer[b], f"{var}[{b}]")
@@ -113,7 +99,8 @@ def scaled(hw2_runs, hw2_scaled, CHOSEN_LR):
 @test_case(name="the time per epoch")
 def fastest(hw2_runs, hw2_fastest):
     runs = s.comparison(hw2_runs, "hw2_runs", HINT)
-    s.given(hw2_fastest, "hw2_fastest", "set it to the batch size (a number) whose run took the fewest seconds per epoch")
+    answer = s.whole(hw2_fastest, "hw2_fastest", "set it to the batch size (a number, e.g. 512, not the config's name) "
+                     "whose run took the fewest seconds per epoch", example="512")
     quickest = str(runs.summary["seconds_per_epoch"].idxmin())
-    s.agrees(hw2_fastest, int(s.setting(runs, quickest, "batch_size")), "hw2_fastest",
+    s.agrees(answer, int(s.setting(runs, quickest, "batch_size")), "hw2_fastest",
              'the "seconds_per_epoch" column of hw2_runs.summary and the batch size of each config')

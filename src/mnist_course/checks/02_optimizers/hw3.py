@@ -114,12 +114,11 @@ def tuned(hw3_tuned, hw3_valley, hw3_start, valley, START, TOY_OPTIMIZERS, TOY_L
 
 def rank_check(answer, var, optimizer, hw3_tuned):
     table = s.table(hw3_tuned, "hw3_tuned", TABLE_HINT, [WORST])
-    s.given(answer, var, f"set it to {optimizer}'s place in hw3_tuned by the worst loss over the last 10 steps (1 = lowest)")
+    place = s.whole(answer, var, f"set it to {optimizer}'s place in hw3_tuned by the worst loss over the last 10 steps "
+                    f"(a whole number, 1 = lowest, {len(table)} = highest)", example="2")
     assert optimizer in table.index, f"`hw3_tuned` has no row {optimizer!r}"
     expected = int(pd.to_numeric(table[WORST]).rank(method="min")[optimizer])
-    assert isinstance(answer, (int, np.integer)) and not isinstance(answer, bool), (
-        f"`{var}` should be a whole number, a place from 1 (lowest worst loss) to {len(table)}")
-    s.agrees(int(answer), expected, var, f'the column "{WORST}" of hw3_tuned, ordered from lowest (place 1) to highest')
+    s.agrees(place, expected, var, f'the column "{WORST}" of hw3_tuned, ordered from lowest (place 1) to highest')
 
 
 @test_case(name="RMSprop's place on the rotated valley")
