@@ -124,7 +124,8 @@ def plot_lr_search(
     marker per seed; `chosen[variant, optimizer]`, the rate chosen for a variant, is circled, and
     `shared[optimizer]`, a rate for every variant, is a dashed vertical line. The axis starts at
     `floor` (default: 1 below the lowest value above 80, so that the good runs are readable); a run
-    below it failed (a diverged run scores about 10%): it is drawn as a triangle on the bottom edge,
+    below it failed (a diverged run scores about 10%): it is drawn as a triangle on the bottom edge
+    (the failed runs of several variants at one rate side by side, slightly off their rate),
     a large one for a mean and a small one for a single seed, and the legend says so (the table of
     the search has the values)."""
     variants = list(dict.fromkeys(runs["variant"]))
@@ -137,15 +138,17 @@ def plot_lr_search(
     edge = floor + 0.15  # where a failed run is drawn
     fig, axes = plt.subplots(1, len(optimizers), figsize=(6 * len(optimizers), 4.4), squeeze=False)
     for ax, o in zip(axes[0], optimizers):
-        for v in variants:
+        for k, v in enumerate(variants):
+            # failed runs of several variants share a rate: side by side (log axis, about ±10% per variant)
+            beside = 10 ** (0.045 * (k - (len(variants) - 1) / 2))
             line = means[(means["optimizer"] == o) & (means["variant"] == v)]
             seeds = runs[(runs["optimizer"] == o) & (runs["variant"] == v)]
             ok, low = seeds[seeds[metric] >= floor], seeds[seeds[metric] < floor]
             ax.plot(line["lr"], line[metric].clip(lower=edge), marker=markers[v], ms=5, lw=1.2, color=colours[v], label=v)
             ax.scatter(ok["lr"], ok[metric], marker=markers[v], s=12, color=colours[v], alpha=0.5)
-            ax.scatter(low["lr"], [edge] * len(low), marker="v", s=14, color=colours[v], alpha=0.5)
+            ax.scatter(low["lr"] * beside, [edge] * len(low), marker="v", s=14, color=colours[v], alpha=0.5)
             failed = line[line[metric] < floor]
-            ax.scatter(failed["lr"], [edge] * len(failed), marker="v", s=70, color=colours[v], zorder=3)
+            ax.scatter(failed["lr"] * beside, [edge] * len(failed), marker="v", s=70, color=colours[v], zorder=3)
             if chosen and (v, o) in chosen:
                 pick = line[line["lr"] == chosen[v, o]]
                 ax.scatter(pick["lr"], pick[metric].clip(lower=edge), s=160, facecolors="none", edgecolors=colours[v], lw=1.5)
