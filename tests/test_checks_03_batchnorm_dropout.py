@@ -1,24 +1,31 @@
-"""Lesson 3's homework checks on real (tiny) runs: the right work passes, seeded wrong work fails its own check.
+"""Lesson 3's homework checks on real (tiny) runs: the right work passes, seeded wrong work fails its own check,
+and so does every mutation of the lesson's recipe (tests/test_checks.py: `mutations`).
 
 The runs use the lesson's own MLP and SmallCNN (read from the notebook) on 512 images, for one epoch (the CNN
-for the question's two), so that the whole file takes seconds."""
+for the question's two), so that the whole file takes seconds; the checks' recipe is patched to these images,
+seeds and epochs."""
 
 from __future__ import annotations
 
 import ast
 import copy
+import dataclasses
 import json
 from collections import OrderedDict
 import math
 from functools import partial
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
+from test_checks import all_mutations_fail, mutations, timed
 from torch import nn
 
 import mnist_course as mc
+from mnist_course.checks import recipes
 
 LESSON = Path(__file__).resolve().parent.parent / "notebooks" / "03_batchnorm_dropout.ipynb"
 SEEDS = [2, 3]
@@ -41,6 +48,23 @@ def lesson_class(name: str) -> type:
 
 MLP = lesson_class("MLP")
 SmallCNN = lesson_class("SmallCNN")
+
+
+@pytest.fixture(autouse=True)
+def tiny_recipe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lesson's recipe, for the tiny data, seeds and epochs of these tests."""
+    real = recipes.of
+    monkeypatch.setattr(recipes, "of", lambda lesson, question, quick=False: dataclasses.replace(
+        real(lesson, question, quick), train_images=512, val_images=512, seeds=tuple(SEEDS),
+        epochs=2 if question == "hw1" else EPOCHS))
+
+
+def test_the_recipe_is_the_lessons() -> None:
+    """The lesson's BN MLP has the recipe's size; its seeds, epochs and images are the recipe's."""
+    assert mc.count_parameters(MLP(bn=True)) == recipes.of("03_batchnorm_dropout", "hw2", quick=False).parameters == 270_346
+    full, quick = recipes._batchnorm("hw2", False), recipes._batchnorm("hw2", True)
+    assert full.seeds == (2, 3, 4, 5, 6) and full.epochs == 3 and quick.seeds == (2, 3) and quick.epochs == 1
+    assert recipes._batchnorm("hw1", False).train_images == 10_000 and recipes._batchnorm("hw1", False).epochs == 2
 
 
 def optimizer(kind: str, lr: float | None = None):
@@ -93,6 +117,24 @@ class WideCNN(SmallCNN):
         self.out = nn.Linear(32 * 7 * 7, 10)
 
 
+class BNAfterReLU(SmallCNN):
+    """BN after each ReLU (functional): the modules run in the right order, the functions do not."""
+
+    def forward(self, x):
+        x = F.max_pool2d(self.bn1(F.relu(self.conv1(mc.normalize(x)))), 2)
+        x = F.max_pool2d(self.bn2(F.relu(self.conv2(x))), 2)
+        return self.out(x.flatten(1))
+
+
+class BNAfterPool(SmallCNN):
+    """BN after ReLU and pooling."""
+
+    def forward(self, x):
+        x = self.bn1(F.max_pool2d(F.relu(self.conv1(mc.normalize(x))), 2))
+        x = self.bn2(F.max_pool2d(x.relu() if False else torch.relu(self.conv2(x)), 2))
+        return self.out(x.flatten(1))
+
+
 @pytest.fixture(scope="module")
 def hw1(tiny):
     runs = cnn_runs(tiny)
@@ -100,26 +142,48 @@ def hw1(tiny):
 
 
 def test_hw1(tiny, hw1) -> None:
-    assert outcome("hw1", **hw1) == (True, "hw1: passed (4 checks)")
+    assert timed(grader, "hw1", {**MAIN, **hw1}) == (True, "hw1: passed (3 checks)")
     # the verdict of someone else's table
     passed, text = outcome("hw1", **{**hw1, "hw1_bn": other(hw1["hw1_bn"])})
     assert not passed and "`hw1_bn`" in text and "paired_differences(hw1_runs, 'CNN'), row 'CNN + BN'" in text
     # BN after the first convolution only
     half = cnn_runs(tiny, HalfBN)
     passed, text = outcome("hw1", **{**hw1, "hw1_runs": half, "hw1_bn": bn_verdict(half)})
-    assert not passed and "1 of the 2 convolutions is not followed directly by nn.BatchNorm2d" in text
+    assert not passed and "runs conv 8 -> BN -> relu -> pool -> conv 16 -> relu -> pool -> linear" in text
+    assert "add it there" in text
+    # BN after the ReLU, and after ReLU and pooling: measured through the functions, not the modules' order
+    for wrong, seen in [(BNAfterReLU, "conv 8 -> relu -> BN -> pool -> conv 16 -> relu -> BN -> pool"),
+                        (BNAfterPool, "conv 8 -> relu -> pool -> BN -> conv 16 -> relu -> pool -> BN")]:
+        moved = cnn_runs(tiny, wrong)
+        passed, text = outcome("hw1", **{**hw1, "hw1_runs": moved, "hw1_bn": bn_verdict(moved)})
+        assert not passed and seen in text and "right after each convolution" in text and "move it there" in text, text
     # a CNN with other channel counts
     wide = cnn_runs(tiny, WideCNN)
     passed, text = outcome("hw1", **{**hw1, "hw1_runs": wide, "hw1_bn": bn_verdict(wide)})
-    assert not passed and "[(1, 16), (16, 32)]" in text and "1 -> 8 and 8 -> 16 channels" in text
+    assert not passed and "give [16, 32] channels" in text and "1 -> 8 and 8 -> 16 channels" in text
     # half the training images (the question's 10,000 are here the 512 of the tiny data)
     fewer = cnn_runs(tiny.subset(train=256))
     passed, text = outcome("hw1", **{**hw1, "hw1_runs": fewer, "hw1_bn": bn_verdict(fewer)})
-    assert not passed and "make 8: train on data.subset(train=10_000)" in text
+    assert not passed and "trained and validated with 256 training images; the question asks for the lesson's 512" in text
+    assert "data.subset(train=10_000)" in text
     # SGD instead of Adam
-    sgd = cnn_runs(tiny, kind="SGD", epochs=1)
+    sgd = cnn_runs(tiny, kind="SGD", epochs=2)
     passed, text = outcome("hw1", **{**hw1, "hw1_runs": sgd, "hw1_bn": bn_verdict(sgd)})
-    assert not passed and "trains with SGD; the question asks for Adam" in text
+    assert not passed and "trains with optimizer SGD in every config" in text and "the lesson's optimizer, Adam" in text
+    # Adam at another rate than the shared one
+    fast = mc.compare(SmallCNN, {"CNN": {"model": partial(SmallCNN, bn=False), "optimizer": optimizer("Adam", 3e-3)},
+                                 "CNN + BN": {"model": partial(SmallCNN, bn=True), "optimizer": optimizer("Adam", 3e-3)}},
+                      SEEDS, tiny, 2, progress=False)
+    passed, text = outcome("hw1", **{**hw1, "hw1_runs": fast, "hw1_bn": bn_verdict(fast)})
+    assert not passed and 'trains Adam at lr=0.003; the question asks for the shared rate of section 4, SHARED_LR["Adam"]' in text
+    # SEEDS shortened to one seed in the student's namespace: the check keeps the lesson's
+    one = mc.compare(SmallCNN, {"CNN": {"model": partial(SmallCNN, bn=False), "optimizer": optimizer("Adam")},
+                                "CNN + BN": {"model": partial(SmallCNN, bn=True), "optimizer": optimizer("Adam")}},
+                     SEEDS[:1], tiny, 2, progress=False)
+    passed, text = outcome("hw1", **{**hw1, "hw1_runs": one, "hw1_bn": "no detectable difference", "SEEDS": SEEDS[:1]})
+    assert not passed and "ran seeds [2], the question asks for the lesson's seeds [2, 3]" in text
+    all_mutations_fail(grader, "hw1", {**MAIN, **hw1}, "hw1_runs", recipes.of("03_batchnorm_dropout", "hw1"),
+                       changes={"parameters"})
 
 
 def test_hw1_epochs(tiny) -> None:
@@ -177,8 +241,10 @@ def momentum_verdict(runs):
 
 
 def bn_ablation(data):
-    return mc.compare(partial(MLP, bn=True), {f"BN | {o}": {"optimizer": optimizer(o)} for o in SHARED_LR},
-                      SEEDS, data, EPOCHS, progress=False)
+    return mc.compare(partial(MLP, bn=True), {
+        **{f"BN | {o}": {"optimizer": optimizer(o)} for o in SHARED_LR},
+        "BN + dropout | SGD": {"model": partial(MLP, bn=True, dropout=0.2), "optimizer": optimizer("SGD")}},
+        SEEDS, data, EPOCHS, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +257,10 @@ def hw2(tiny):
 
 
 def test_hw2(tiny, hw2) -> None:
-    assert outcome("hw2", **hw2) == (True, "hw2: passed (7 checks)")
+    assert timed(grader, "hw2", {**MAIN, **hw2}) == (True, "hw2: passed (7 checks)")
+    # the table rounded to one decimal, and NumPy's numbers in it
+    assert outcome("hw2", **{**hw2, "hw2_digits": hw2["hw2_digits"].round(1)})[0]
+    assert outcome("hw2", **{**hw2, "hw2_same_weights": np.bool_(True)})[0]
     model = hw2["hw2_model"]
     # BN left in train mode when evaluating: the "eval mode" column is what a forward pass in training mode gives
     passed, text = outcome("hw2", **{**hw2, "hw2_digits": per_digit(model, tiny, eval_in_train_mode=True)})
@@ -210,6 +279,40 @@ def test_hw2(tiny, hw2) -> None:
     assert not passed and "`hw2_same_weights` = False does not agree" in text
     passed, text = outcome("hw2", **{**hw2, "hw2_momentum": other(hw2["hw2_momentum"])})
     assert not passed and "`hw2_momentum`" in text and "row 'momentum None'" in text
+    passed, text = outcome("hw2", **{**hw2, "hw2_same_weights": "True"})
+    assert not passed and "`hw2_same_weights` should be True or False (a bool), not a str ('True')" in text
+    # a fraction instead of a percentage, and text in the table
+    passed, text = outcome("hw2", **{**hw2, "hw2_digits": hw2["hw2_digits"].assign(**{"eval mode (%)": lambda d: d["eval mode (%)"] / 100})})
+    assert not passed and 'is in percent (multiply by 100)' in text
+    passed, text = outcome("hw2", **{**hw2, "hw2_digits": hw2["hw2_digits"].astype({"train mode (%)": str})})
+    assert not passed and 'the column "train mode (%)" should hold numbers (percentages such as 97.25), not a str' in text
+    # SEEDS and EPOCHS in the student's namespace do not change what the runs must be
+    all_mutations_fail(grader, "hw2", {**MAIN, **hw2}, "hw2_runs", recipes.of("03_batchnorm_dropout", "hw2"))
+
+
+def test_hw2_train_mode_with_dropout(tiny, hw2) -> None:
+    """A BN + dropout model of the ablation: the train-mode column is measured too (dropout draws fresh masks, so
+    the check accepts a number within a few binomial standard deviations of its own draws)."""
+    model = hw2["ablation"].models["BN + dropout | SGD", SEEDS[0]]
+    right = per_digit(model, tiny)
+    env = {**hw2, "hw2_model": model, "hw2_digits": right}
+    assert timed(grader, "hw2", {**MAIN, **env}) == (True, "hw2: passed (7 checks)")
+    torch.manual_seed(123)   # another draw of the masks passes too
+    assert outcome("hw2", **{**env, "hw2_digits": per_digit(model, tiny)})[0]
+    # the train column copied from the eval column
+    copied = right.assign(**{"train mode (%)": right["eval mode (%)"]})
+    passed, text = outcome("hw2", **{**env, "hw2_digits": copied})
+    assert not passed and "the train-mode accuracy of digit 0 is" in text and "call .train() on a copy" in text
+    # an invented train column: plausible-looking numbers
+    invented = right.assign(**{"train mode (%)": [50.0 + d for d in range(10)]})
+    passed, text = outcome("hw2", **{**env, "hw2_digits": invented})
+    assert not passed and "the train-mode accuracy of digit" in text
+    # the notebook's random state is left as it was
+    torch.manual_seed(7)
+    before = torch.rand(3)
+    torch.manual_seed(7)
+    grader.check("hw2", {**MAIN, **env})
+    assert torch.equal(torch.rand(3), before)
 
 
 def test_hw2_momentum_not_set(tiny, hw2) -> None:
@@ -260,10 +363,8 @@ def hw3(tiny):
 
 
 def test_hw3(tiny, hw3) -> None:
-    assert outcome("hw3", **hw3) == (True, "hw3: passed (4 checks)")
+    assert timed(grader, "hw3", {**MAIN, **hw3}) == (True, "hw3: passed (4 checks)")
     # NumPy's integers are numbers: a count from np.int64, or from a pandas sum
-    import numpy as np
-    import pandas as pd
 
     for right in (np.int64(hw3["hw3_redundant"]), pd.Series([hw3["hw3_redundant"] - 12, 12]).sum(), 512.0):
         assert outcome("hw3", **{**hw3, "hw3_redundant": right})[0]
@@ -292,3 +393,24 @@ def test_hw3(tiny, hw3) -> None:
     # one optimizer only
     passed, text = outcome("hw3", **{**hw3, "hw3_runs": {"SGD": hw3["hw3_runs"]["SGD"]}})
     assert not passed and "should be a dict with the keys 'SGD', 'Adam'" in text
+    passed, text = outcome("hw3", **{**hw3, "hw3_verdicts": "higher"})
+    assert not passed and "`hw3_verdicts` should be a dict" in text and "not a str ('higher')" in text
+    # Adam at the SGD rate
+    wrong_rate = {**hw3["hw3_runs"], "Adam": mc.compare(partial(MLP, bn=True), {
+        "BN": {"optimizer": optimizer("Adam", 0.03)},
+        "BN, no bias before BN": {"model": without_bias, "optimizer": optimizer("Adam", 0.03)}}, SEEDS, tiny, EPOCHS,
+        progress=False)}
+    passed, text = outcome("hw3", **{**hw3, "hw3_runs": wrong_rate, "hw3_verdicts": bias_verdicts(wrong_rate)})
+    assert not passed and "`hw3_runs['Adam']` trains Adam at lr=0.03" in text
+
+
+def test_hw3_mutations(hw3) -> None:
+    """Every recipe mutation of either optimizer's runs fails, with its hint."""
+    missed = []
+    for o in ("SGD", "Adam"):
+        recipe = dataclasses.replace(recipes.of("03_batchnorm_dropout", "hw3"), optimizer=o)
+        for what, mutated, hint in mutations(hw3["hw3_runs"][o], recipe, changes={"parameters"}):
+            result = grader.check("hw3", {**MAIN, **hw3, "hw3_runs": {**hw3["hw3_runs"], o: mutated}})
+            if result.passed or hint not in repr(result):
+                missed.append(f"{o}, {what}: {result!r}")
+    assert not missed, "\n".join(missed)

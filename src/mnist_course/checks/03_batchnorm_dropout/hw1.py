@@ -2,52 +2,64 @@
 small CNN (conv 1 -> 8, conv 8 -> 16, linear) without BN and with `nn.BatchNorm2d` right after each
 convolution, trained on the first 10,000 training images for 2 epochs with Adam at the lesson's shared
 rate and the lesson's seeds; `hw1_bn` is the verdict of the CNN with BN against the CNN without, from
-`mc.paired_differences` of those runs."""
+`mc.paired_differences` of those runs.
+
+The layer order is measured, not read from the model's attributes: a forward pass of each config's trained
+model runs under a torch function mode (`support.layer_trace`) that records every convolution, batch norm,
+activation and pooling, modules and plain functions (F.relu, F.max_pool2d) alike, so a BN placed after the
+ReLU or after the pooling is seen. Everything but BN is held to the lesson's recipe as the runs recorded it
+(`recipes.of("03_batchnorm_dropout", "hw1")`: Adam with its default betas, 2 epochs, the first 10,000 training
+images, the validation split, the lesson's seeds, batches of 128, no schedule, no augmentation, no dropout),
+and the rate to the lesson's shared rate for Adam, SHARED_LR["Adam"]."""
 
 import math
 
 import torch
 from mnist_course.checks.runner import test_case
-from torch import nn
 
+from mnist_course.checks import recipes
 from mnist_course.checks import support as s
 
-N_IMAGES, N_EPOCHS = 10_000, 2  # what the question asks for
 HINT = ('assign the result of mc.compare(SmallCNN, {"CNN": {"model": partial(SmallCNN, bn=False), ...}, '
         '"CNN + BN": {"model": partial(SmallCNN, bn=True), ...}}, SEEDS, data.subset(train=10_000), 2)')
+ORDER = "conv 8 -> BN -> ReLU -> pool -> conv 16 -> BN -> ReLU -> pool -> linear"
 
 
-def layers(model):
-    """The model's leaf layers in the order a forward pass of two blank images runs them."""
+def trace(model):
+    """What a forward pass of two blank images through `model` computes, in order (see support.layer_trace)."""
     device = next(model.parameters()).device
-    return s.leaf_order(model, torch.zeros(2, 1, 28, 28, device=device))
+    return s.layer_trace(model, torch.zeros(2, 1, 28, 28, device=device))
+
+
+def describe(ran):
+    names = {"conv": "conv {}", "batchnorm": "BN", "activation": "{}", "pool": "pool", "linear": "linear",
+             "dropout": "dropout", "norm": "norm"}
+    return " -> ".join(names[kind].format(size) if kind in ("conv", "activation") else names[kind] for kind, size in ran)
 
 
 def with_bn(runs):
     """(config with BN, config without), checked: two configs, the question's convolutions, and in the BN
-    config a BatchNorm2d of matching width right after each convolution, in the other no BN at all."""
+    config a batch norm of matching width right after each convolution (measured), in the other no BN at all."""
     configs = s.configs(runs)
     assert len(configs) == 2, (f"`hw1_runs` has {len(configs)} configs; the question compares two, "
                                "the CNN without BN and the CNN with BN")
     found = {}
     for config in configs:
-        ran = layers(s.model_of(runs, config))
-        convs = [m for _, m in ran if isinstance(m, nn.Conv2d)]
-        widths = [(c.in_channels, c.out_channels) for c in convs]
-        assert widths == [(1, 8), (8, 16)], (
-            f"`hw1_runs`: the convolutions of config {config!r} map the channels {widths}; the question's CNN has "
-            "two, 1 -> 8 and 8 -> 16 channels (conv 8 -> ReLU -> pool -> conv 16 -> ReLU -> pool -> linear)")
-        norms = [m for _, m in ran if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-        after = [ran[k + 1][1] if k + 1 < len(ran) else None for k, (_, m) in enumerate(ran) if isinstance(m, nn.Conv2d)]
-        if not norms:
+        ran = trace(s.model_of(runs, config))
+        widths = [size for kind, size in ran if kind == "conv"]
+        assert widths == [8, 16], (
+            f"`hw1_runs`: the convolutions of config {config!r} give {widths} channels; the question's CNN has two, "
+            f"1 -> 8 and 8 -> 16 channels ({ORDER}, without the BN in the CNN without BN)")
+        if not any(kind == "batchnorm" for kind, _ in ran):
             found.setdefault("without", []).append(config)
             continue
-        right = [isinstance(b, nn.BatchNorm2d) and b.num_features == c.out_channels for b, c in zip(after, convs)]
-        missing = right.count(False)
-        assert not missing, (
-            f"`hw1_runs`: in config {config!r}, {missing} of the 2 convolutions {'is' if missing == 1 else 'are'} not "
-            "followed directly by nn.BatchNorm2d with one feature per output channel: add it after each convolution, "
-            "before the ReLU")
+        after = [ran[k + 1] if k + 1 < len(ran) else None for k, (kind, _) in enumerate(ran) if kind == "conv"]
+        wrong = [w for w, nxt in zip(widths, after) if nxt != ("batchnorm", w)]
+        extra = sum(kind == "batchnorm" for kind, _ in ran) - (len(widths) - len(wrong))
+        assert not wrong and not extra, (
+            f"`hw1_runs`: in config {config!r} the forward pass runs {describe(ran)}; the question puts "
+            "nn.BatchNorm2d right after each convolution, before the ReLU and the pooling "
+            f"({ORDER}): {'move' if extra else 'add'} it there")
         found.setdefault("with", []).append(config)
     assert len(found.get("with", [])) == 1 and len(found.get("without", [])) == 1, (
         "`hw1_runs` should have one config with BN after each convolution and one without any BN (nn.Identity in "
@@ -62,37 +74,16 @@ def cnns(hw1_runs):
 
 
 @test_case(name="only BN changes")
-def same_rest(hw1_runs, SEEDS, SHARED_LR):
+def same_rest(hw1_runs, SHARED_LR):
     runs = s.comparison(hw1_runs, "hw1_runs", HINT)
-    optimizer = s.same_setting(runs, "hw1_runs", "optimizer", "optimizer")
-    assert optimizer == "Adam", f"`hw1_runs` trains with {optimizer}; the question asks for Adam at the shared rate of section 4"
-    lr = float(s.same_setting(runs, "hw1_runs", "lr", "learning rate"))
-    shared = float(SHARED_LR["Adam"])
+    s.keeps_recipe(runs, "hw1_runs", recipes.of("03_batchnorm_dropout", "hw1"), changes={"parameters"},
+                   data_hint="train on the first 10,000 training images, data.subset(train=10_000), as the question says")
+    lr = float(s.same_setting(runs, "hw1_runs", "max_lr", "learning rate"))
+    shared = s.real(s.given(SHARED_LR, "SHARED_LR", "run the lesson's cells above the homework first")["Adam"],
+                    'SHARED_LR["Adam"]', "run the lesson's cells above the homework first")
     assert math.isclose(lr, shared, rel_tol=1e-6), (
-        f"`hw1_runs` trains Adam at lr={lr:g}; the question asks for the shared rate of section 4, SHARED_LR[\"Adam\"]")
-    for column, what in [("momentum", "Adam betas"), ("weight_decay", "weight decay"), ("batch_size", "batch size"),
-                         ("scheduler", "learning-rate schedule"), ("augment", "augmentation")]:
-        s.same_setting(runs, "hw1_runs", column, what)
-    s.same_epochs(runs, "hw1_runs", N_EPOCHS)
-    s.same_seeds(runs, "hw1_runs", SEEDS)
-
-
-@test_case(name="the first 10,000 training images")
-def images(hw1_runs, data):
-    runs = s.comparison(hw1_runs, "hw1_runs", HINT)
-    bn_config, _ = with_bn(runs)
-    epochs = s.same_epochs(runs, "hw1_runs")
-    batch_size = int(s.setting(runs, bn_config, "batch_size"))
-    n = min(N_IMAGES, len(data.y_train))  # a quick run's data has fewer
-    norms = [m for _, m in layers(s.model_of(runs, bn_config)) if isinstance(m, nn.BatchNorm2d)]
-    counted = {None if m.num_batches_tracked is None else int(m.num_batches_tracked) for m in norms}
-    assert None not in counted, ("`hw1_runs`: a BatchNorm2d layer does not track running statistics: keep its "
-                                 "default track_running_stats=True, which eval mode needs")
-    expected = epochs * math.ceil(n / batch_size)
-    assert counted == {expected}, (
-        f"`hw1_runs`: the BN layers counted {' or '.join(map(str, sorted(counted)))} training batches of {batch_size} "
-        f"in {epochs} epochs, "
-        f"but the first {n:,} training images make {expected}: train on data.subset(train=10_000), as the question says")
+        f"`hw1_runs` trains Adam at lr={lr:g}; the question asks for the shared rate of section 4, "
+        f'SHARED_LR["Adam"] = {shared:g}')
 
 
 @test_case(name="the verdict on BN")

@@ -5,15 +5,18 @@ redundant: the biases of the layers whose output goes straight into a BN layer (
 with a forward pass of the lesson's own `MLP`). (b) `hw3_runs` is a dict with one `mc.compare` result per
 optimizer, `{"SGD": ..., "Adam": ...}`, each with the BN MLP and the BN MLP whose layers before BN have no
 bias (`nn.Linear(..., bias=False)`), otherwise as in the ablation (that optimizer at its shared rate,
-`EPOCHS`, the lesson's seeds); `hw3_verdicts` holds, per optimizer, the verdict of the bias-free MLP
+`EPOCHS`, the lesson's seeds: the lesson's recipe as the runs recorded it, `recipes.of("03_batchnorm_dropout",
+"hw3")`); `hw3_verdicts` holds, per optimizer, the verdict of the bias-free MLP
 against the MLP with the biases, from `mc.paired_differences`."""
 
+import dataclasses
 import math
 
 import torch
 from mnist_course.checks.runner import test_case
 from torch import nn
 
+from mnist_course.checks import recipes
 from mnist_course.checks import support as s
 
 OPTIMIZERS = ("SGD", "Adam")
@@ -86,21 +89,21 @@ def bias_free(hw3_runs):
 
 
 @test_case(name="(b) only the biases change")
-def same_rest(hw3_runs, SEEDS, SHARED_LR, EPOCHS):
+def same_rest(hw3_runs, SHARED_LR):
     runs = runs_of(hw3_runs)
+    recipe = recipes.of("03_batchnorm_dropout", "hw3")
     for o in OPTIMIZERS:
         label = f"hw3_runs[{o!r}]"
         optimizer = s.same_setting(runs[o], label, "optimizer", "optimizer")
-        assert optimizer == o, f"`{label}` trains with {optimizer}; put the {o} runs under the key {o!r}"
-        lr = float(s.same_setting(runs[o], label, "lr", "learning rate"))
-        assert math.isclose(lr, float(SHARED_LR[o]), rel_tol=1e-6), (
-            f"`{label}` trains {o} at lr={lr:g}; the question asks for the shared rate of section 4, SHARED_LR[{o!r}]")
-        for column, what in [("model", "model"), ("momentum", "momentum"), ("weight_decay", "weight decay"),
-                             ("batch_size", "batch size"), ("scheduler", "learning-rate schedule"),
-                             ("augment", "augmentation")]:
-            s.same_setting(runs[o], label, column, what)
-        s.same_epochs(runs[o], label, EPOCHS)
-        s.same_seeds(runs[o], label, SEEDS)
+        assert optimizer == o, f"`{label}` trains with optimizer {optimizer}; put the {o} runs under the key {o!r}"
+        s.same_setting(runs[o], label, "model", "model")
+        s.keeps_recipe(runs[o], label, dataclasses.replace(recipe, optimizer=o), changes={"parameters"})
+        lr = float(s.same_setting(runs[o], label, "max_lr", "learning rate"))
+        shared = s.real(s.given(SHARED_LR, "SHARED_LR", "run the lesson's cells above the homework first")[o],
+                        f"SHARED_LR[{o!r}]", "run the lesson's cells above the homework first")
+        assert math.isclose(lr, shared, rel_tol=1e-6), (
+            f"`{label}` trains {o} at lr={lr:g}; the question asks for the shared rate of section 4, "
+            f"SHARED_LR[{o!r}] = {shared:g}")
 
 
 @test_case(name="(b) the verdicts without the biases")
@@ -108,7 +111,8 @@ def verdicts(hw3_runs, hw3_verdicts):
     runs = runs_of(hw3_runs)
     s.given(hw3_verdicts, "hw3_verdicts", 'set it to {"SGD": <verdict>, "Adam": <verdict>}')
     assert isinstance(hw3_verdicts, dict) and set(OPTIMIZERS) <= set(hw3_verdicts), (
-        '`hw3_verdicts` should be a dict {"SGD": <verdict>, "Adam": <verdict>}, one verdict per optimizer')
+        '`hw3_verdicts` should be a dict {"SGD": <verdict>, "Adam": <verdict>}, one verdict per optimizer, not '
+        f"{s._type(hw3_verdicts) if not isinstance(hw3_verdicts, dict) else 'a dict with the keys ' + repr(list(hw3_verdicts))}")
     for o in OPTIMIZERS:
         s.is_verdict(hw3_verdicts[o], f"hw3_verdicts[{o!r}]")
         without, with_ = variants(runs[o], o)
