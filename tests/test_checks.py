@@ -14,8 +14,10 @@ import pytest
 import mnist_course as mc
 from mnist_course.checks import support
 
+from lessons import lesson_notebooks  # tools/lessons.py (conftest puts tools/ on the path)
+
 ROOT = Path(__file__).resolve().parent.parent
-LESSONS = sorted(p.stem for p in (ROOT / "notebooks").glob("0*.ipynb"))
+LESSONS = [p.stem for p in lesson_notebooks(ROOT / "notebooks")]
 CHECK_CALL = re.compile(r'^grader\.check\("(\w+)"\)$')
 
 
@@ -31,6 +33,90 @@ def test_every_question_has_a_check_cell_and_a_test_file(lesson: str) -> None:
     questions = mc.checks.Homework(lesson).questions
     assert questions, f"{lesson} has no homework checks"
     assert check_cells(lesson) == questions
+
+
+ANSWER_HEADING = re.compile(r"^#+\s*Homework (\d+): your answer\s*$")
+
+
+def _code(cell: dict) -> str:
+    """A code cell's Python (IPython's magics and shell lines dropped)."""
+    return "\n".join(line for line in "".join(cell["source"]).splitlines() if not line.lstrip().startswith(("%", "!")))
+
+
+def _assigned(source: str) -> set[str]:
+    """The global names that `source` binds: assignments (also unpacked and annotated), for and with targets,
+    functions, classes and imports."""
+    import ast
+
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
+def answer_cells(cells: list[dict]) -> dict[str, str]:
+    """Question ("hw1") -> the code of its "your answer" cell: the code cell after the markdown heading
+    "#### Homework N: your answer"."""
+    found = {}
+    for k, cell in enumerate(cells):
+        heading = "".join(cell["source"]).strip().splitlines()[:1] if cell["cell_type"] == "markdown" else []
+        match = ANSWER_HEADING.match(heading[0]) if heading else None
+        if match:
+            following = next((c for c in cells[k + 1:] if c["cell_type"] == "code"), None)
+            assert following is not None and "solution" not in following["metadata"].get("tags", []), (
+                f"Homework {match.group(1)}: no untagged code cell follows its 'your answer' heading")
+            found[f"hw{match.group(1)}"] = _code(following)
+    return found
+
+
+def answer_mismatches(lesson: str, cells: list[dict]) -> list[str]:
+    """What is wrong between `lesson`'s "your answer" cells and its checks: a question whose cell assigns a name
+    its check does not read (a misspelt name), a name the check reads that neither that cell nor the lesson's main
+    text (the cells not tagged `solution`) assigns, or a question without such a cell."""
+    from mnist_course.checks import runner
+
+    grader = mc.checks.Homework(lesson)
+    answers = answer_cells(cells)
+    main_text = set()
+    for cell in cells:
+        if cell["cell_type"] == "code" and "solution" not in cell["metadata"].get("tags", []):
+            source = _code(cell)
+            if source not in answers.values():
+                main_text |= _assigned(source)
+    problems = []
+    for question in grader.questions:
+        if question not in answers:
+            problems.append(f"{lesson} {question}: no 'your answer' cell")
+            continue
+        read = {name for case in runner.cases(runner.load(grader.tests_dir / f"{question}.py")) for name in case.arguments}
+        assigned = _assigned(answers[question])
+        asked = read - main_text
+        if assigned != asked:
+            problems.append(f"{lesson} {question}: the answer cell assigns {sorted(assigned)}, its check reads "
+                            f"{sorted(asked)} besides the main text's names")
+    return problems
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_every_answer_cell_assigns_exactly_the_names_its_check_reads(lesson: str) -> None:
+    """A misspelt name in a "your answer" cell would otherwise still print "not set yet" with a passing test run;
+    and every other name a check reads is the lesson's main text's (never a solution's: the student copy lacks it)."""
+    cells = json.loads((ROOT / "notebooks" / f"{lesson}.ipynb").read_text())["cells"]
+    assert answer_mismatches(lesson, cells) == []
+
+
+def test_a_misspelt_answer_name_is_found() -> None:
+    """The test above fails when an answer cell's name differs from the check's (here lesson 1's hw1_best)."""
+    cells = json.loads((ROOT / "notebooks" / f"{LESSONS[0]}.ipynb").read_text())["cells"]
+    target = next(c for c in cells if c["cell_type"] == "code" and "".join(c["source"]).startswith("hw1_runs = ..."))
+    target["source"] = "".join(target["source"]).replace("hw1_best", "hw1_bset")
+    problems = answer_mismatches(LESSONS[0], cells)
+    assert len(problems) == 1 and "'hw1_bset'" in problems[0] and "'hw1_best'" in problems[0]
 
 
 def test_unknown_lesson_and_question_name_what_exists() -> None:
