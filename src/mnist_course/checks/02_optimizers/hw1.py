@@ -69,7 +69,8 @@ def asked(value, CHOSEN_LR):
     missing += [label("AdamW", d) for d in ADAMW if label("AdamW", d) not in found]
     assert not missing, (f"`hw1_runs` has no run of {', '.join(missing)} (read from each config's optimizer and "
                          "weight_decay): add them, or pass a list of results that holds them")
-    rate = float(CHOSEN_LR["Adam"])
+    lesson = s.given(CHOSEN_LR, "CHOSEN_LR", "run the lesson's cells above the homework first (section 3 tunes the rates)")
+    rate = s.real(lesson["Adam"], 'CHOSEN_LR["Adam"]', "run the lesson's cells above the homework first")
     chosen = {}
     for key, candidates in found.items():   # a run at Adam's chosen rate if there is one; `at_chosen_rate` checks it
         at_rate = [c for c in candidates if math.isclose(float(c[0].settings.loc[c[1], "max_lr"]), rate, rel_tol=1e-6)]

@@ -22,7 +22,8 @@ HINT = ('assign the result of mc.compare(make_mlp, {"batch 128": {"optimizer": p
 
 
 def base(CHOSEN_LR):
-    return float(CHOSEN_LR["SGD + momentum"])
+    lesson = s.given(CHOSEN_LR, "CHOSEN_LR", "run the lesson's cells above the homework first (section 3 tunes the rates)")
+    return s.real(lesson["SGD + momentum"], 'CHOSEN_LR["SGD + momentum"]', "run the lesson's cells above the homework first")
 
 
 def config_of(runs, batch_size, rate, what):
