@@ -14,7 +14,7 @@ import pytest
 import mnist_course as mc
 from mnist_course.checks import support
 
-from lessons import lesson_notebooks  # tools/lessons.py (conftest puts tools/ on the path)
+from lessons import lesson_notebooks  # tools/lessons.py (tools/ is on pytest's pythonpath)
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = [p.stem for p in lesson_notebooks(ROOT / "notebooks")]
