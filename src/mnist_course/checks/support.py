@@ -360,7 +360,7 @@ def spans_run(result: Comparison, name: str, epochs: int) -> None:
 def rate_falls(result: Comparison, name: str, config: str, what: str) -> None:
     """The schedule of `config` lowers the learning rate within the run (its last epoch starts below its first)."""
     history = result.history[result.history["config"] == config]
-    for seed, run in history.groupby("seed", sort=False):
+    for _seed, run in history.groupby("seed", sort=False):
         rates = list(run.sort_values("epoch")["lr"])
         if not rates[-1] < rates[0] * (1 - 1e-6):
             raise AssertionError(f"`{name}`: the {what} of config {config!r} never lowers the learning rate within its "
