@@ -21,8 +21,16 @@ from torchvision import transforms
 
 import mnist_course as mc
 from pipeline import (
-    BATCH_SIZE, DEGREES, TRANSLATE, course_train_indices, link_raw_files, make_cnn, make_mlp, make_optimizer,
-    seed_loader, torchvision_mnist,
+    BATCH_SIZE,
+    DEGREES,
+    TRANSLATE,
+    course_train_indices,
+    link_raw_files,
+    make_cnn,
+    make_mlp,
+    make_optimizer,
+    seed_loader,
+    torchvision_mnist,
 )
 
 
@@ -44,38 +52,78 @@ def train_in_memory(model, data, memory_format=torch.contiguous_format) -> None:
 
 
 def main() -> None:
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; one epoch = 50,000 training images")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads; one epoch = 50,000 training images"
+    )
     rows = [("load: mc.load_mnist()", seconds(mc.load_mnist))]
     data = mc.load_mnist()
     with tempfile.TemporaryDirectory() as tmp:
         link_raw_files(Path(tmp))
-        rows.append(("load: torchvision MNIST (extract + read)",
-                     seconds(lambda: torchvision_mnist(Path(tmp), transforms.ToTensor()))))
+        rows.append(
+            (
+                "load: torchvision MNIST (extract + read)",
+                seconds(lambda: torchvision_mnist(Path(tmp), transforms.ToTensor())),
+            )
+        )
         affine = transforms.RandomAffine(DEGREES, translate=(TRANSLATE, TRANSLATE))
         plain = torchvision_mnist(Path(tmp), transforms.ToTensor())
-        augmented = torchvision_mnist(Path(tmp), transforms.Compose([affine, transforms.ToTensor()]))
+        augmented = torchvision_mnist(
+            Path(tmp), transforms.Compose([affine, transforms.ToTensor()])
+        )
         indices = course_train_indices(data, plain.data)
 
         def iterate(loader) -> None:
             for _ in loader:
                 pass
 
-        rows.append(("seed data: DataLoader, ToTensor", seconds(lambda: iterate(seed_loader(plain, indices, 1)))))
-        rows.append(("seed data: DataLoader, RandomAffine + ToTensor",
-                     seconds(lambda: iterate(seed_loader(augmented, indices, 1)))))
-    rows.append(("course data: mc.batches", seconds(lambda: iterate(mc.batches(data.x_train, data.y_train, 128)))))
+        rows.append(
+            (
+                "seed data: DataLoader, ToTensor",
+                seconds(lambda: iterate(seed_loader(plain, indices, 1))),
+            )
+        )
+        rows.append(
+            (
+                "seed data: DataLoader, RandomAffine + ToTensor",
+                seconds(lambda: iterate(seed_loader(augmented, indices, 1))),
+            )
+        )
+    rows.append(
+        (
+            "course data: mc.batches",
+            seconds(lambda: iterate(mc.batches(data.x_train, data.y_train, 128))),
+        )
+    )
     augment = mc.RandomAffine(DEGREES, TRANSLATE)
-    rows.append(("course data: mc.batches + mc.RandomAffine",
-                 seconds(lambda: [augment(xb) for xb, _ in mc.batches(data.x_train, data.y_train, 128)])))
+    rows.append(
+        (
+            "course data: mc.batches + mc.RandomAffine",
+            seconds(lambda: [augment(xb) for xb, _ in mc.batches(data.x_train, data.y_train, 128)]),
+        )
+    )
     for make in (make_mlp, make_cnn):  # each lambda is timed (called) at once, in its own iteration
         name = make.__name__[5:].upper()
-        rows.append((f"model (both): {name} forward+backward+step",
-                     seconds(lambda make=make: train_in_memory(make(), data))))
+        rows.append(
+            (
+                f"model (both): {name} forward+backward+step",
+                seconds(lambda make=make: train_in_memory(make(), data)),
+            )
+        )
         for batch_size in (2000, 250):
-            rows.append((f"model (both): {name} mc.predict on 10,000 val images, batch {batch_size}",
-                         seconds(lambda make=make, b=batch_size: mc.predict(make(), data.x_val, batch_size=b))))
-    rows.append(("model: CNN forward+backward+step, channels_last",
-                 seconds(lambda: train_in_memory(make_cnn(), data, torch.channels_last))))
+            rows.append(
+                (
+                    f"model (both): {name} mc.predict on 10,000 val images, batch {batch_size}",
+                    seconds(
+                        lambda make=make, b=batch_size: mc.predict(make(), data.x_val, batch_size=b)
+                    ),
+                )
+            )
+    rows.append(
+        (
+            "model: CNN forward+backward+step, channels_last",
+            seconds(lambda: train_in_memory(make_cnn(), data, torch.channels_last)),
+        )
+    )
     for name, s in rows:
         print(f"{name:<62} {s:7.2f} s")
 

@@ -51,9 +51,12 @@ THRESHOLD = 99.4  # the issue's robustness line: at least 9 of 10 seeds at or ab
 
 # --- the recipe: a copy of the notebook's final recipe (`check_against_notebook` compares the model) ---
 
+
 def conv_bn(c_in: int, c_out: int, padding: int = 0) -> nn.Sequential:
     "A 3x3 convolution without bias (batch norm's shift replaces it), batch norm and ReLU."
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=padding, bias=False), nn.BatchNorm2d(c_out), nn.ReLU())
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, padding=padding, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()
+    )
 
 
 class GlobalAvgPool(nn.Module):
@@ -65,17 +68,19 @@ class GlobalAvgPool(nn.Module):
 
 def make_budget_cnn() -> nn.Module:
     """Lesson 4's final CNN."""
-    return nn.Sequential(OrderedDict(
-        normalize=mc.Normalize(),
-        conv1=conv_bn(1, 8),       # 28 -> 26: the only convolution at full resolution
-        pool=nn.MaxPool2d(2),      # 26 -> 13: pool early
-        conv2=conv_bn(8, 10),      # 13 -> 11
-        conv3=conv_bn(10, 16),     # 11 -> 9
-        conv4=conv_bn(16, 16),     # 9 -> 7
-        conv5=conv_bn(16, 20),     # 7 -> 5
-        gap=GlobalAvgPool(),       # 20 x 5 x 5 -> 20
-        head=nn.Linear(20, 10),    # a 1x1 convolution on the pooled 1x1 map: 20 -> 10 logits
-    ))
+    return nn.Sequential(
+        OrderedDict(
+            normalize=mc.Normalize(),
+            conv1=conv_bn(1, 8),  # 28 -> 26: the only convolution at full resolution
+            pool=nn.MaxPool2d(2),  # 26 -> 13: pool early
+            conv2=conv_bn(8, 10),  # 13 -> 11
+            conv3=conv_bn(10, 16),  # 11 -> 9
+            conv4=conv_bn(16, 16),  # 9 -> 7
+            conv5=conv_bn(16, 20),  # 7 -> 5
+            gap=GlobalAvgPool(),  # 20 x 5 x 5 -> 20
+            head=nn.Linear(20, 10),  # a 1x1 convolution on the pooled 1x1 map: 20 -> 10 logits
+        )
+    )
 
 
 def recipe(train_images: int, epochs: int) -> dict:
@@ -84,8 +89,9 @@ def recipe(train_images: int, epochs: int) -> dict:
     steps = math.ceil(train_images / BATCH_SIZE)
     return dict(
         optimizer=lambda params: torch.optim.SGD(params, lr=0.03, momentum=0.9, nesterov=True),
-        scheduler=lambda opt: torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=MAX_LR, epochs=epochs,
-                                                                  steps_per_epoch=steps),
+        scheduler=lambda opt: torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=MAX_LR, epochs=epochs, steps_per_epoch=steps
+        ),
         augment=mc.RandomAffine(degrees=7, translate=0.1),
     )
 
@@ -100,10 +106,14 @@ def check_against_notebook(notebook: Path = NOTEBOOK) -> None:
     """Raise SystemExit unless the notebook's `make_budget_cnn` builds this script's model (same layers,
     same initial weights for a seed, same outputs): the benchmark must train the lesson's own model."""
     cells = [c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
-    source = next(("".join(c["source"]) for c in cells if "def make_budget_cnn" in "".join(c["source"])), None)
+    source = next(
+        ("".join(c["source"]) for c in cells if "def make_budget_cnn" in "".join(c["source"])), None
+    )
     if source is None:
         raise SystemExit(f"{notebook} has no cell defining make_budget_cnn")
-    definitions = ast.Module([n for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))], [])
+    definitions = ast.Module(
+        [n for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))], []
+    )
     namespace = {"OrderedDict": OrderedDict, "nn": nn, "torch": torch, "mc": mc}
     exec(compile(definitions, f"{notebook.name}: make_budget_cnn", "exec"), namespace)
     torch.manual_seed(0)
@@ -112,8 +122,10 @@ def check_against_notebook(notebook: Path = NOTEBOOK) -> None:
     ours = make_budget_cnn().eval()
     x = torch.rand(4, 1, 28, 28)
     if str(theirs) != str(ours) or not torch.equal(theirs(x), ours(x)):
-        raise SystemExit(f"benchmarks/lesson4_seeds.py's make_budget_cnn differs from the one in {notebook.name}: "
-                         "copy the notebook's model into the script")
+        raise SystemExit(
+            f"benchmarks/lesson4_seeds.py's make_budget_cnn differs from the one in {notebook.name}: "
+            "copy the notebook's model into the script"
+        )
 
 
 def run_seed(data: mc.MNISTSplits, seed: int, epochs: int) -> dict:
@@ -122,35 +134,65 @@ def run_seed(data: mc.MNISTSplits, seed: int, epochs: int) -> dict:
     recorded too (as `fit`'s validation columns: `data`'s validation split is replaced by the test set,
     which only adds evaluations in eval mode), to measure the best-epoch inflation."""
     monitored = replace(data, x_val=data.x_test, y_val=data.y_test)
-    result = mc.compare(make_budget_cnn, {"final recipe": recipe(len(data.y_train), epochs)}, [seed], monitored,
-                        epochs, batch_size=BATCH_SIZE, test=True, progress=False)
+    result = mc.compare(
+        make_budget_cnn,
+        {"final recipe": recipe(len(data.y_train), epochs)},
+        [seed],
+        monitored,
+        epochs,
+        batch_size=BATCH_SIZE,
+        test=True,
+        progress=False,
+    )
     row, history = result.final.iloc[0], result.history
     by_epoch = [float(a) for a in history["val_acc"]]
     if abs(by_epoch[-1] - float(row["test_acc"])) > 1e-9:
-        raise SystemExit(f"seed {seed}: the last epoch's test accuracy {by_epoch[-1]} differs from the final one "
-                         f"{row['test_acc']}: the per-epoch evaluation changed the training")
+        raise SystemExit(
+            f"seed {seed}: the last epoch's test accuracy {by_epoch[-1]} differs from the final one "
+            f"{row['test_acc']}: the per-epoch evaluation changed the training"
+        )
     seconds = float(history["seconds"].mean())
-    return dict(seed=seed, epochs=epochs, train_images=len(data.y_train), params=mc.count_parameters(make_budget_cnn()),
-                multiply_adds=multiply_adds(make_budget_cnn()), test_acc=float(row["test_acc"]),
-                test_acc_by_epoch=by_epoch, seconds_per_epoch=seconds,
-                run_seconds=float(history["seconds"].sum()), images_per_second=len(data.y_train) / seconds,
-                device=str(data.x_train.device), threads=torch.get_num_threads(), torch=torch.__version__,
-                python=platform.python_version(), finished=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    return dict(
+        seed=seed,
+        epochs=epochs,
+        train_images=len(data.y_train),
+        params=mc.count_parameters(make_budget_cnn()),
+        multiply_adds=multiply_adds(make_budget_cnn()),
+        test_acc=float(row["test_acc"]),
+        test_acc_by_epoch=by_epoch,
+        seconds_per_epoch=seconds,
+        run_seconds=float(history["seconds"].sum()),
+        images_per_second=len(data.y_train) / seconds,
+        device=str(data.x_train.device),
+        threads=torch.get_num_threads(),
+        torch=torch.__version__,
+        python=platform.python_version(),
+        finished=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    )
 
 
 def report(rows: list[dict]) -> str:
     """Markdown: one row per seed, then the share of seeds at or above THRESHOLD and the speed."""
-    rows = sorted({r["seed"]: r for r in rows}.values(), key=lambda r: r["seed"])  # last run of a seed wins
-    lines = ["| seed | final test acc (%) | best-epoch test acc (%), epoch | seconds per epoch | run (s) |",
-             "|---:|---:|---:|---:|---:|"]
+    # last run of a seed wins
+    rows = sorted({r["seed"]: r for r in rows}.values(), key=lambda r: r["seed"])
+    lines = [
+        "| seed | final test acc (%) | best-epoch test acc (%), epoch | seconds per epoch | run (s) |",
+        "|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         by_epoch = r.get("test_acc_by_epoch") or [r["test_acc"]]
         best = max(by_epoch)
-        lines.append(f"| {r['seed']} | {r['test_acc']:.2f} | {best:.2f}, {by_epoch.index(best) + 1} | "
-                     f"{r['seconds_per_epoch']:.2f} | {r['run_seconds']:.0f} |")
+        lines.append(
+            f"| {r['seed']} | {r['test_acc']:.2f} | {best:.2f}, {by_epoch.index(best) + 1} | "
+            f"{r['seconds_per_epoch']:.2f} | {r['run_seconds']:.0f} |"
+        )
     tests = [r["test_acc"] for r in rows]
     mean = sum(tests) / len(tests)
-    sd = (sum((t - mean) ** 2 for t in tests) / (len(tests) - 1)) ** 0.5 if len(tests) > 1 else float("nan")
+    sd = (
+        (sum((t - mean) ** 2 for t in tests) / (len(tests) - 1)) ** 0.5
+        if len(tests) > 1
+        else float("nan")
+    )
     share = sum(t >= THRESHOLD for t in tests)
     first = rows[0]
     secs = [r["seconds_per_epoch"] for r in rows]
@@ -190,12 +232,28 @@ def write_readme(text: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)), help="seeds to train (default 0..9)")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=list(range(10)),
+        help="seeds to train (default 0..9)",
+    )
     parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--out", type=Path, help="append each seed's result to this JSON-lines file")
-    parser.add_argument("--report", type=Path, help="print the table of the runs in this JSON-lines file")
-    parser.add_argument("--write-readme", action="store_true", help="with --report: write it into benchmarks/README.md")
-    parser.add_argument("--smoke", action="store_true", help="2,000 training images, 1 epoch, seed 0: does it run?")
+    parser.add_argument(
+        "--out", type=Path, help="append each seed's result to this JSON-lines file"
+    )
+    parser.add_argument(
+        "--report", type=Path, help="print the table of the runs in this JSON-lines file"
+    )
+    parser.add_argument(
+        "--write-readme",
+        action="store_true",
+        help="with --report: write it into benchmarks/README.md",
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="2,000 training images, 1 epoch, seed 0: does it run?"
+    )
     args = parser.parse_args(argv)
 
     if args.report:

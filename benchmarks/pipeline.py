@@ -62,17 +62,24 @@ def make_mlp() -> nn.Module:
 
 def make_cnn() -> nn.Module:
     """The final lesson-4 CNN (notebooks/04_cnn_budget.ipynb, dropout 0): 7,850 parameters."""
+
     def conv_bn(c_in: int, c_out: int, kernel_size: int = 3) -> nn.Sequential:
-        return nn.Sequential(nn.Conv2d(c_in, c_out, kernel_size, bias=False), nn.BatchNorm2d(c_out), nn.ReLU())
+        return nn.Sequential(
+            nn.Conv2d(c_in, c_out, kernel_size, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()
+        )
 
     return nn.Sequential(
         mc.Normalize(),
-        conv_bn(1, 8), conv_bn(8, 16),               # 28 -> 24
-        nn.MaxPool2d(2),                             # -> 12
-        conv_bn(16, 8, kernel_size=1),               # 1x1 transition
-        conv_bn(8, 12), conv_bn(12, 16), conv_bn(16, 16),  # 12 -> 6
-        nn.Conv2d(16, 10, 3, padding=1),             # one map per class
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        conv_bn(1, 8),
+        conv_bn(8, 16),  # 28 -> 24
+        nn.MaxPool2d(2),  # -> 12
+        conv_bn(16, 8, kernel_size=1),  # 1x1 transition
+        conv_bn(8, 12),
+        conv_bn(12, 16),
+        conv_bn(16, 16),  # 12 -> 6
+        nn.Conv2d(16, 10, 3, padding=1),  # one map per class
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
     )
 
 
@@ -141,8 +148,16 @@ def train_course(model, data, epochs, augment, seed) -> tuple[float, float]:
     """mc.fit on the in-memory tensors. Returns (wall seconds, seconds of the training loops alone)."""
     optimizer = make_optimizer(model.parameters())
     start = time.perf_counter()
-    history = mc.fit(model, data, optimizer, epochs, batch_size=BATCH_SIZE, augment=augment,
-                     generator=torch.Generator().manual_seed(seed), progress=False)
+    history = mc.fit(
+        model,
+        data,
+        optimizer,
+        epochs,
+        batch_size=BATCH_SIZE,
+        augment=augment,
+        generator=torch.Generator().manual_seed(seed),
+        progress=False,
+    )
     return time.perf_counter() - start, float(history["seconds"].sum())
 
 
@@ -151,7 +166,9 @@ def course_train_indices(data: mc.MNISTSplits, train_images: torch.Tensor) -> to
     """Indices into the 60,000 training images of the course's training split (`load_mnist`'s
     default split, from `mc.split_indices`), checked image by image against `data.x_train`."""
     indices, _ = mc.split_indices(len(train_images), val_size=len(data.y_val))
-    assert torch.equal(train_images[indices].unsqueeze(1).float().div(255), data.x_train), "split differs"
+    assert torch.equal(train_images[indices].unsqueeze(1).float().div(255), data.x_train), (
+        "split differs"
+    )
     return indices
 
 
@@ -178,8 +195,15 @@ def run(args: argparse.Namespace) -> tuple[list[dict], dict]:
         start = time.perf_counter()
         plain = torchvision_mnist(Path(tmp), transforms.ToTensor())
         seed_load_s = time.perf_counter() - start
-        augmented = torchvision_mnist(Path(tmp), transforms.Compose([
-            transforms.RandomAffine(DEGREES, translate=(TRANSLATE, TRANSLATE)), transforms.ToTensor()]))
+        augmented = torchvision_mnist(
+            Path(tmp),
+            transforms.Compose(
+                [
+                    transforms.RandomAffine(DEGREES, translate=(TRANSLATE, TRANSLATE)),
+                    transforms.ToTensor(),
+                ]
+            ),
+        )
         indices = course_train_indices(data, plain.data)
         if args.smoke:  # the first 2,000 images of the same training split on both sides
             data, indices = data.subset(2_000, 1_000), indices[:2_000]
@@ -194,17 +218,21 @@ def run(args: argparse.Namespace) -> tuple[list[dict], dict]:
             mc.set_seed(0)
             initial = make_model().state_dict()
 
-            def fresh_model(make_model=make_model, initial=initial) -> nn.Module:  # the same initial weights
+            # the same initial weights
+            def fresh_model(make_model=make_model, initial=initial) -> nn.Module:
                 model = make_model()
                 model.load_state_dict(initial)
                 return model
 
             warm_up(fresh_model(), data.x_train, data.y_train)
-            runs = {"seed": [], "course": []}  # (wall seconds, training-loop seconds, val acc) per run
+            # (wall seconds, training-loop seconds, val acc) per run
+            runs = {"seed": [], "course": []}
             for _ in range(args.repeats):  # the sides alternate, so a busy moment can hit either
                 model = fresh_model()
                 mc.set_seed(1)  # the same dropout and augmentation random numbers in every run
-                times = train_seed(model, dataset, indices, args.epochs, data, seed=1, workers=args.workers)
+                times = train_seed(
+                    model, dataset, indices, args.epochs, data, seed=1, workers=args.workers
+                )
                 runs["seed"].append((*times, mc.evaluate(model, data.x_val, data.y_val)[1]))
                 model = fresh_model()
                 mc.set_seed(1)
@@ -214,8 +242,12 @@ def run(args: argparse.Namespace) -> tuple[list[dict], dict]:
             # The fastest run of each side: other jobs on the cores can only add time.
             seed_s, course_s = (min(r[0] for r in runs[side]) for side in ("seed", "course"))
             images = n_train * args.epochs
-            row = dict(case=case, seed_s=round(seed_s, 4), course_s=round(course_s, 4),
-                       speedup=round(seed_s / course_s, 2))
+            row = dict(
+                case=case,
+                seed_s=round(seed_s, 4),
+                course_s=round(course_s, 4),
+                speedup=round(seed_s / course_s, 2),
+            )
             for side in ("seed", "course"):
                 row[f"{side}_val_acc"] = runs[side][0][2]  # the same in every run (same seeds)
             for side in ("seed", "course"):
@@ -223,20 +255,32 @@ def run(args: argparse.Namespace) -> tuple[list[dict], dict]:
             for side in ("seed", "course"):
                 row[f"{side}_runs_s"] = [round(r[0], 4) for r in runs[side]]
             row.update(
-                seed_load_s=round(seed_load_s, 4), course_load_s=round(course_load_s, 4),
+                seed_load_s=round(seed_load_s, 4),
+                course_load_s=round(course_load_s, 4),
                 total_speedup=round((seed_load_s + seed_s) / (course_load_s + course_s), 2),
-                params=mc.count_parameters(model), train_images=n_train, epochs=args.epochs,
-                repeats=args.repeats, seed_workers=args.workers,
+                params=mc.count_parameters(model),
+                train_images=n_train,
+                epochs=args.epochs,
+                repeats=args.repeats,
+                seed_workers=args.workers,
             )
             rows.append(row)
-            spread = max(max(r[0] for r in runs[side]) / min(r[0] for r in runs[side]) for side in runs)
+            spread = max(
+                max(r[0] for r in runs[side]) / min(r[0] for r in runs[side]) for side in runs
+            )
             if spread > 1.3:
-                print(f"warning: {case}: the runs of one side differ by {spread:.1f}x; were other jobs "
-                      f"running on the cores? (runs: {row['seed_runs_s']} / {row['course_runs_s']} s)",
-                      file=sys.stderr)
+                print(
+                    f"warning: {case}: the runs of one side differ by {spread:.1f}x; were other jobs "
+                    f"running on the cores? (runs: {row['seed_runs_s']} / {row['course_runs_s']} s)",
+                    file=sys.stderr,
+                )
     machine = dict(
-        threads=torch.get_num_threads(), nproc=os.cpu_count(), cpu=cpu_model(), torch=torch.__version__,
-        python=platform.python_version(), date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        threads=torch.get_num_threads(),
+        nproc=os.cpu_count(),
+        cpu=cpu_model(),
+        torch=torch.__version__,
+        python=platform.python_version(),
+        date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     )
     return rows, machine
 
@@ -253,35 +297,58 @@ def cpu_model() -> str:
 
 def print_table(rows: list[dict], machine: dict) -> None:
     r0 = rows[0]
-    print(f"{r0['epochs']} epoch(s) on {r0['train_images']:,} training images, batch size {BATCH_SIZE}, "
-          f"fastest of {r0['repeats']} run(s) per pipeline; "
-          f"{machine['threads']} torch threads, {machine['nproc']} cores ({machine['cpu']}), "
-          f"torch {machine['torch']}")
-    print(f"load MNIST: seed {r0['seed_load_s']:.2f} s (torchvision MNIST, extracts the .gz files), "
-          f"course {r0['course_load_s']:.2f} s (mc.load_mnist); not included in the times below")
-    header = (f"{'case':<12} {'seed (s)':>9} {'course (s)':>11} {'speedup':>8} "
-              f"{'seed val acc':>13} {'course val acc':>15} {'seed img/s':>11} {'course img/s':>13}")
+    print(
+        f"{r0['epochs']} epoch(s) on {r0['train_images']:,} training images, batch size {BATCH_SIZE}, "
+        f"fastest of {r0['repeats']} run(s) per pipeline; "
+        f"{machine['threads']} torch threads, {machine['nproc']} cores ({machine['cpu']}), "
+        f"torch {machine['torch']}"
+    )
+    print(
+        f"load MNIST: seed {r0['seed_load_s']:.2f} s (torchvision MNIST, extracts the .gz files), "
+        f"course {r0['course_load_s']:.2f} s (mc.load_mnist); not included in the times below"
+    )
+    header = (
+        f"{'case':<12} {'seed (s)':>9} {'course (s)':>11} {'speedup':>8} "
+        f"{'seed val acc':>13} {'course val acc':>15} {'seed img/s':>11} {'course img/s':>13}"
+    )
     print(header)
     print("-" * len(header))
     for r in rows:
-        print(f"{r['case']:<12} {r['seed_s']:>9.2f} {r['course_s']:>11.2f} {r['speedup']:>7.1f}x "
-              f"{r['seed_val_acc']:>12.2f}% {r['course_val_acc']:>14.2f}% "
-              f"{r['seed_img_per_s']:>11,} {r['course_img_per_s']:>13,}")
+        print(
+            f"{r['case']:<12} {r['seed_s']:>9.2f} {r['course_s']:>11.2f} {r['speedup']:>7.1f}x "
+            f"{r['seed_val_acc']:>12.2f}% {r['course_val_acc']:>14.2f}% "
+            f"{r['seed_img_per_s']:>11,} {r['course_img_per_s']:>13,}"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=1, help="epochs per case (default 1)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help=f"torch threads for both pipelines (default: torch's default, {torch.get_num_threads()}; "
-                             "1 with --smoke, so that other jobs on the cores do not slow it down much)")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="runs per pipeline and case, alternating; the fastest is reported "
-                             "(default 3, 1 with --smoke)")
-    parser.add_argument("--workers", type=int, default=0,
-                        help="DataLoader worker processes of the seed pipeline (default 0, as in the tutorials)")
-    parser.add_argument("--smoke", action="store_true",
-                        help="a quick check that it runs: 2,000 training and 1,000 validation images")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help=f"torch threads for both pipelines (default: torch's default, {torch.get_num_threads()}; "
+        "1 with --smoke, so that other jobs on the cores do not slow it down much)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="runs per pipeline and case, alternating; the fastest is reported "
+        "(default 3, 1 with --smoke)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="DataLoader worker processes of the seed pipeline (default 0, as in the tutorials)",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a quick check that it runs: 2,000 training and 1,000 validation images",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as a JSON list")
     args = parser.parse_args(argv)
     if args.repeats is None:

@@ -20,7 +20,15 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 #: Fixtures that build the site as the Pages workflow does (Quarto and npm: minutes).
 SITE_FIXTURES = {"published_build"}
 #: Fixtures that open the built site in Chromium (tests/site_browser.py).
-BROWSER_FIXTURES = {"published", "audit", "browser", "demo", "phone", "site_url", "_browser_available"}
+BROWSER_FIXTURES = {
+    "published",
+    "audit",
+    "browser",
+    "demo",
+    "phone",
+    "site_url",
+    "_browser_available",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -54,7 +62,10 @@ def small(mnist: mc.MNISTSplits) -> mc.MNISTSplits:
 def lesson4_cnn() -> nn.Module:
     """Lesson 4's final CNN as the lesson saved it (notebooks/models/lesson4_cnn.pt, committed with the
     ONNX file it exported), loaded the package's way: mc.load_model(make_budget_cnn, path), eval mode."""
-    return mc.load_model(lesson_factory("04_cnn_budget.ipynb", "make_budget_cnn"), NOTEBOOKS / "models" / "lesson4_cnn.pt")
+    return mc.load_model(
+        lesson_factory("04_cnn_budget.ipynb", "make_budget_cnn"),
+        NOTEBOOKS / "models" / "lesson4_cnn.pt",
+    )
 
 
 @pytest.fixture
@@ -78,7 +89,9 @@ def published_build(tmp_path_factory: pytest.TempPathFactory):
     if quarto is None:
         unavailable_or_fail(how)
     if shutil.which("npm") is None:
-        unavailable_or_fail("npm not found: the Pages workflow installs ONNX Runtime Web with it (install Node.js)")
+        unavailable_or_fail(
+            "npm not found: the Pages workflow installs ONNX Runtime Web with it (install Node.js)"
+        )
     try:
         result = site_build.build(tmp_path_factory.mktemp("clone"), quarto, how)
     except LookupError as err:

@@ -10,8 +10,12 @@ from __future__ import annotations
 from nbval.kernel import RunningKernel
 
 
-def _execute_with_history(self: RunningKernel, cell_input: str, allow_stdin: bool | None = None) -> str:
-    return self.kc.execute(cell_input, store_history=True, allow_stdin=allow_stdin, stop_on_error=False)
+def _execute_with_history(
+    self: RunningKernel, cell_input: str, allow_stdin: bool | None = None
+) -> str:
+    return self.kc.execute(
+        cell_input, store_history=True, allow_stdin=allow_stdin, stop_on_error=False
+    )
 
 
 RunningKernel.execute_cell_input = _execute_with_history

@@ -18,8 +18,16 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SYSTEM_CHROMIUM = "/usr/bin/chromium"
 
 
@@ -37,8 +45,12 @@ def unavailable_or_fail(reason: str) -> None:
 
 def system_chromium() -> str | None:
     """$CHROMIUM, else `chromium` on PATH, else /usr/bin/chromium, whichever exists."""
-    for candidate in (os.environ.get("CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
-                      SYSTEM_CHROMIUM):
+    for candidate in (
+        os.environ.get("CHROMIUM"),
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+        SYSTEM_CHROMIUM,
+    ):
         if candidate and Path(candidate).is_file():
             return candidate
     return None
@@ -63,8 +75,10 @@ def find() -> tuple[str | None, str | None]:
         return None, f"Playwright cannot start: {error}"
     if own and Path(own).is_file():
         return None, None
-    return None, ("no Chromium: apt-get install -y chromium (Debian/Ubuntu, as root), or "
-                  "python -m playwright install --with-deps chromium (Playwright's own)")
+    return None, (
+        "no Chromium: apt-get install -y chromium (Debian/Ubuntu, as root), or "
+        "python -m playwright install --with-deps chromium (Playwright's own)"
+    )
 
 
 def missing() -> str | None:
@@ -84,7 +98,9 @@ def launch(playwright: object, **options: object) -> object:
     (Looks only at the system's here: find() may not start a second Playwright inside `playwright`'s.)"""
     executable = system_chromium()
     if executable:
-        return playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS, **options)
+        return playwright.chromium.launch(
+            executable_path=executable, args=CHROMIUM_FLAGS, **options
+        )
     return playwright.chromium.launch(args=CHROMIUM_FLAGS[1:], **options)
 
 

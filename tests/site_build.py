@@ -51,21 +51,30 @@ def find_quarto() -> tuple[str | None, str]:
     if found:
         return found, "on PATH"
     if QUARTO_INSTALLER.is_file():
-        result = subprocess.run(["bash", str(QUARTO_INSTALLER)], capture_output=True, text=True, timeout=600)
+        result = subprocess.run(
+            ["bash", str(QUARTO_INSTALLER)], capture_output=True, text=True, timeout=600
+        )
         lines = result.stdout.strip().splitlines()
         if result.returncode == 0 and lines and Path(lines[-1]).is_file():
             return lines[-1], f"installed by {QUARTO_INSTALLER}"
         return None, f"{QUARTO_INSTALLER} failed: {result.stderr.strip()[-500:]}"
-    return None, ("Quarto not found: install Quarto 1.7 or newer (https://quarto.org/docs/get-started/) "
-                  "and put `quarto` on PATH to run the render tests")
+    return None, (
+        "Quarto not found: install Quarto 1.7 or newer (https://quarto.org/docs/get-started/) "
+        "and put `quarto` on PATH to run the render tests"
+    )
 
 
 def clean_copy(out: Path) -> Path:
     """The files a fresh clone of this repository would hold (tracked, plus new files git does not
     ignore: the working tree as it would be committed), copied into `out`; no node_modules/, demo/ort/,
     _site/ or venv. Raises LookupError outside a git checkout."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     if listed.returncode != 0:
         raise LookupError(f"not a git checkout, so no clean copy to build: {listed.stderr.strip()}")
     for rel in filter(None, listed.stdout.split("\0")):
@@ -88,16 +97,29 @@ def build(out: Path, quarto: str, how: str) -> Build:
     CI) takes a finished build's clean copy instead: the folder that holds its _site/."""
     reuse = os.environ.get("SITE_BUILD_REUSE")
     if reuse and not os.environ.get("CI"):
-        assert (Path(reuse) / "_site" / "index.html").is_file(), f"SITE_BUILD_REUSE={reuse}: no _site/index.html there"
+        assert (Path(reuse) / "_site" / "index.html").is_file(), (
+            f"SITE_BUILD_REUSE={reuse}: no _site/index.html there"
+        )
         return Build(Path(reuse), 0.0, f"{how}; the build reused from {reuse}")
     clone = clean_copy(out)
-    env = {**os.environ, "PATH": f"{Path(quarto).parent}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}"
-                                 f"{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(quarto).parent}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}"
+        f"{os.environ.get('PATH', '')}",
+    }
     for key in ("QUARTO_PROFILE", "QUARTO_PYTHON"):
         env.pop(key, None)
     start = time.perf_counter()
     for name, script in pages_build_steps():
-        run = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=clone, capture_output=True, text=True,
-                             timeout=600, env=env)
-        assert run.returncode == 0, f"Pages workflow step {name!r} failed:\n{run.stdout[-2000:]}\n{run.stderr[-4000:]}"
+        run = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            cwd=clone,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=env,
+        )
+        assert run.returncode == 0, (
+            f"Pages workflow step {name!r} failed:\n{run.stdout[-2000:]}\n{run.stderr[-4000:]}"
+        )
     return Build(clone, time.perf_counter() - start, how)

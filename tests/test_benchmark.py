@@ -66,7 +66,10 @@ def test_smoke_json(raw_dir: Path) -> None:
     env_dir = str(raw_dir.parent.parent)  # the data the other tests use (found or downloaded once)
     result = subprocess.run(
         [sys.executable, str(SCRIPT), "--smoke", "--json"],
-        capture_output=True, text=True, timeout=300, cwd=SCRIPT.parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=SCRIPT.parent.parent,
         env={**os.environ, "MNIST_DATA_DIR": env_dir},
     )
     assert result.returncode == 0, result.stderr
@@ -74,7 +77,14 @@ def test_smoke_json(raw_dir: Path) -> None:
     assert isinstance(rows, list) and len(rows) == 2
     assert any("mlp" in r["case"] for r in rows) and any("cnn" in r["case"] for r in rows)
     for r in rows:
-        for key in ("seed_s", "course_s", "speedup", "seed_load_s", "course_load_s", "course_img_per_s"):
+        for key in (
+            "seed_s",
+            "course_s",
+            "speedup",
+            "seed_load_s",
+            "course_load_s",
+            "course_img_per_s",
+        ):
             assert isinstance(r[key], (int, float)) and r[key] > 0, (key, r)
         assert abs(r["speedup"] - r["seed_s"] / r["course_s"]) <= 0.02 * r["speedup"] + 0.01
         for key in ("seed_val_acc", "course_val_acc"):
@@ -97,8 +107,10 @@ def test_lesson4_search_early_pool_is_the_lessons_model() -> None:
     torch.manual_seed(0)
     lessons = seeds.make_budget_cnn().eval()
     x = torch.rand(3, 1, 28, 28)
-    assert torch.equal(ours(x), lessons(x))  # same layers in the same order: the same initial weights
-    for name, plan in search.ARCHITECTURES.items():  # every layout builds; only the named reference is over
+    # same layers in the same order: the same initial weights
+    assert torch.equal(ours(x), lessons(x))
+    # every layout builds; only the named reference is over
+    for name, plan in search.ARCHITECTURES.items():
         model = search.build(plan).eval()
         assert model(x).shape == (3, 10)
         assert (mc.count_parameters(model) < 8_000) == (name not in search.OVER_BUDGET), name

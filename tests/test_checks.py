@@ -12,9 +12,8 @@ import pandas as pd
 import pytest
 
 import mnist_course as mc
-from mnist_course.checks import support
-
 from lessons import lesson_notebooks  # tools/lessons.py (tools/ is on pytest's pythonpath)
+from mnist_course.checks import support
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = [p.stem for p in lesson_notebooks(ROOT / "notebooks")]
@@ -24,8 +23,13 @@ CHECK_CALL = re.compile(r'^grader\.check\("(\w+)"\)$')
 def check_cells(lesson: str) -> list[str]:
     """The questions whose check cell `grader.check("hwN")` the lesson has, in order."""
     cells = json.loads((ROOT / "notebooks" / f"{lesson}.ipynb").read_text())["cells"]
-    return [m.group(1) for c in cells if c["cell_type"] == "code"
-            for m in [CHECK_CALL.match("".join(c["source"]).strip())] if m]
+    return [
+        m.group(1)
+        for c in cells
+        if c["cell_type"] == "code"
+        for m in [CHECK_CALL.match("".join(c["source"]).strip())]
+        if m
+    ]
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
@@ -40,7 +44,11 @@ ANSWER_HEADING = re.compile(r"^#+\s*Homework (\d+): your answer\s*$")
 
 def _code(cell: dict) -> str:
     """A code cell's Python (IPython's magics and shell lines dropped)."""
-    return "\n".join(line for line in "".join(cell["source"]).splitlines() if not line.lstrip().startswith(("%", "!")))
+    return "\n".join(
+        line
+        for line in "".join(cell["source"]).splitlines()
+        if not line.lstrip().startswith(("%", "!"))
+    )
 
 
 def _assigned(source: str) -> set[str]:
@@ -64,12 +72,17 @@ def answer_cells(cells: list[dict]) -> dict[str, str]:
     "#### Homework N: your answer"."""
     found = {}
     for k, cell in enumerate(cells):
-        heading = "".join(cell["source"]).strip().splitlines()[:1] if cell["cell_type"] == "markdown" else []
+        heading = (
+            "".join(cell["source"]).strip().splitlines()[:1]
+            if cell["cell_type"] == "markdown"
+            else []
+        )
         match = ANSWER_HEADING.match(heading[0]) if heading else None
         if match:
-            following = next((c for c in cells[k + 1:] if c["cell_type"] == "code"), None)
-            assert following is not None and "solution" not in following["metadata"].get("tags", []), (
-                f"Homework {match.group(1)}: no untagged code cell follows its 'your answer' heading")
+            following = next((c for c in cells[k + 1 :] if c["cell_type"] == "code"), None)
+            assert following is not None and "solution" not in following["metadata"].get(
+                "tags", []
+            ), f"Homework {match.group(1)}: no untagged code cell follows its 'your answer' heading"
             found[f"hw{match.group(1)}"] = _code(following)
     return found
 
@@ -93,12 +106,18 @@ def answer_mismatches(lesson: str, cells: list[dict]) -> list[str]:
         if question not in answers:
             problems.append(f"{lesson} {question}: no 'your answer' cell")
             continue
-        read = {name for case in runner.cases(runner.load(grader.tests_dir / f"{question}.py")) for name in case.arguments}
+        read = {
+            name
+            for case in runner.cases(runner.load(grader.tests_dir / f"{question}.py"))
+            for name in case.arguments
+        }
         assigned = _assigned(answers[question])
         asked = read - main_text
         if assigned != asked:
-            problems.append(f"{lesson} {question}: the answer cell assigns {sorted(assigned)}, its check reads "
-                            f"{sorted(asked)} besides the main text's names")
+            problems.append(
+                f"{lesson} {question}: the answer cell assigns {sorted(assigned)}, its check reads "
+                f"{sorted(asked)} besides the main text's names"
+            )
     return problems
 
 
@@ -113,7 +132,11 @@ def test_every_answer_cell_assigns_exactly_the_names_its_check_reads(lesson: str
 def test_a_misspelt_answer_name_is_found() -> None:
     """The test above fails when an answer cell's name differs from the check's (here lesson 1's hw1_best)."""
     cells = json.loads((ROOT / "notebooks" / f"{LESSONS[0]}.ipynb").read_text())["cells"]
-    target = next(c for c in cells if c["cell_type"] == "code" and "".join(c["source"]).startswith("hw1_runs = ..."))
+    target = next(
+        c
+        for c in cells
+        if c["cell_type"] == "code" and "".join(c["source"]).startswith("hw1_runs = ...")
+    )
     target["source"] = "".join(target["source"]).replace("hw1_best", "hw1_bset")
     problems = answer_mismatches(LESSONS[0], cells)
     assert len(problems) == 1 and "'hw1_bset'" in problems[0] and "'hw1_best'" in problems[0]
@@ -171,7 +194,9 @@ def test_the_checks_run_without_otter_grader() -> None:
         "print('otter modules:', loaded)\n"
         "assert not loaded\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "otter modules: []" in done.stdout
 
@@ -202,19 +227,30 @@ def test_the_runner_passes_what_a_test_case_reads(tmp_path: Path) -> None:
     before = set(os.listdir())
     assert repr(grader.check("hw1", {"hw1_x": 2, "LESSON": 1})) == "hw1: passed (2 checks)"
     assert repr(grader.check("hw1", {"hw1_x": 3, "LESSON": 1})) == (
-        "hw1: not yet (1 of 2 checks passed)\n  - `hw1_x` should be 2")
+        "hw1: not yet (1 of 2 checks passed)\n  - `hw1_x` should be 2"
+    )
     text = repr(grader.check("hw1", {}))
-    assert text.startswith("hw1: not yet (0 of 2 checks passed)\n  - `hw1_x` is not set yet (still `...` or undefined)")
-    assert "  - second could not run (TypeError: unsupported operand" in text and "something other than" in text
+    assert text.startswith(
+        "hw1: not yet (0 of 2 checks passed)\n  - `hw1_x` is not set yet (still `...` or undefined)"
+    )
+    assert (
+        "  - second could not run (TypeError: unsupported operand" in text
+        and "something other than" in text
+    )
     result = grader.check("hw1", {"hw1_x": 3, "LESSON": 1})
-    assert [r.name for r in result.results] == ["first", "second"] and "Traceback" in result.results[0].traceback
+    assert [r.name for r in result.results] == [
+        "first",
+        "second",
+    ] and "Traceback" in result.results[0].traceback
     (lesson / "hw1.py").write_text((lesson / "hw1.py").read_text().replace("== 2", "== 3"))
-    assert grader.check("hw1", {"hw1_x": 3, "LESSON": 1}).passed  # the edited file, without a restart
+    # the edited file, without a restart
+    assert grader.check("hw1", {"hw1_x": 3, "LESSON": 1}).passed
     assert set(os.listdir()) == before  # no log file (otter wrote .OTTER_LOG)
     assert not runner.test_case.__test__
 
 
 # ---- shared by tests/test_checks_<lesson>.py: recipe mutations and the time of a check ----
+
 
 def timed(grader, question: str, env: dict) -> tuple[bool, str]:
     """(passed, printed text) of a check, asserting that the check's own run takes under a second (the fastest of
@@ -253,7 +289,13 @@ def _other(value):
         return tuple(v * 2 for v in value) if value else (0.5,)
     if isinstance(value, dict):
         return {k: (v * 2 if isinstance(v, numbers.Real) else v) for k, v in value.items()}
-    return {"SGD": "Adam", "Adam": "SGD", "AdamW": "SGD", "OneCycleLR": "StepLR", "StepLR": "OneCycleLR"}.get(value, value + "2")
+    return {
+        "SGD": "Adam",
+        "Adam": "SGD",
+        "AdamW": "SGD",
+        "OneCycleLR": "StepLR",
+        "StepLR": "OneCycleLR",
+    }.get(value, value + "2")
 
 
 def mutations(result: mc.Comparison, recipe, changes=()):
@@ -276,29 +318,85 @@ def mutations(result: mc.Comparison, recipe, changes=()):
             continue
         first = result.settings[column].iloc[0]
         one = [_other(first) if c == configs[0] else v for c, v in result.settings[column].items()]
-        out.append((f"{column} changed in one config", with_settings(column, one), f"differ in their {what}"))
+        out.append(
+            (
+                f"{column} changed in one config",
+                with_settings(column, one),
+                f"differ in their {what}",
+            )
+        )
         expected = recipe.lr if column == "max_lr" else getattr(recipe, column)
         if expected is not None and expected != "any":
-            out.append((f"{column} changed in every config", with_settings(column, [_other(first)] * len(configs)),
-                        f"trains with {what}"))
-    out.append(("the test set read", with_settings("test", [True] * len(configs)), "read the test set"))
+            out.append(
+                (
+                    f"{column} changed in every config",
+                    with_settings(column, [_other(first)] * len(configs)),
+                    f"trains with {what}",
+                )
+            )
+    out.append(
+        ("the test set read", with_settings("test", [True] * len(configs)), "read the test set")
+    )
     for column, what in [("train_images", "training images"), ("val_images", "validation images")]:
-        out.append((f"fewer {what}", with_settings(column, [recipe.train_images // 2 if column == "train_images"
-                                                            else recipe.val_images // 2] * len(configs)), what))
+        out.append(
+            (
+                f"fewer {what}",
+                with_settings(
+                    column,
+                    [
+                        recipe.train_images // 2
+                        if column == "train_images"
+                        else recipe.val_images // 2
+                    ]
+                    * len(configs),
+                ),
+                what,
+            )
+        )
     seeds = sorted(set(result.final["seed"]))
-    out.append(("a seed missing", result._replace(final=result.final[result.final["seed"] != seeds[-1]]), "ran seeds"))
+    out.append(
+        (
+            "a seed missing",
+            result._replace(final=result.final[result.final["seed"] != seeds[-1]]),
+            "ran seeds",
+        )
+    )
     last = result.history["epoch"].max()
     if last > 1:
-        shorter = result.history[~((result.history["config"] == configs[0]) & (result.history["epoch"] == last))]
-        out.append(("one config trained for fewer epochs", result._replace(history=shorter), "numbers of epochs"))
+        shorter = result.history[
+            ~((result.history["config"] == configs[0]) & (result.history["epoch"] == last))
+        ]
+        out.append(
+            (
+                "one config trained for fewer epochs",
+                result._replace(history=shorter),
+                "numbers of epochs",
+            )
+        )
     if recipe.epochs is not None:
-        out.append(("fewer epochs in every config", result._replace(
-            history=result.history[result.history["epoch"] < last] if last > 1 else
-            result.history.assign(epoch=result.history["epoch"] + 1)), "trained for"))
+        out.append(
+            (
+                "fewer epochs in every config",
+                result._replace(
+                    history=result.history[result.history["epoch"] < last]
+                    if last > 1
+                    else result.history.assign(epoch=result.history["epoch"] + 1)
+                ),
+                "trained for",
+            )
+        )
     cycling = [c for c in configs if result.settings.loc[c, "scheduler"] == "OneCycleLR"]
     if cycling:
-        steps = [2 * int(v) if c in cycling else v for c, v in result.settings["scheduler_steps"].items()]
-        out.append(("a one-cycle schedule longer than its run", with_settings("scheduler_steps", steps), "spans"))
+        steps = [
+            2 * int(v) if c in cycling else v for c, v in result.settings["scheduler_steps"].items()
+        ]
+        out.append(
+            (
+                "a one-cycle schedule longer than its run",
+                with_settings("scheduler_steps", steps),
+                "spans",
+            )
+        )
     return out
 
 

@@ -11,8 +11,8 @@ import ast
 import copy
 import dataclasses
 import json
-from collections import OrderedDict
 import math
+from collections import OrderedDict
 from functools import partial
 from pathlib import Path
 
@@ -21,27 +21,41 @@ import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
-from test_checks import all_mutations_fail, mutations, timed
 from torch import nn
 
 import mnist_course as mc
 from mnist_course.checks import recipes
+from test_checks import all_mutations_fail, mutations, timed
 
 LESSON = Path(__file__).resolve().parent.parent / "notebooks" / "03_batchnorm_dropout.ipynb"
 SEEDS = [2, 3]
 EPOCHS = 1
 SHARED_LR = {"SGD": 0.03, "Adam": 1e-3}
-MAIN = {"SEEDS": SEEDS, "EPOCHS": EPOCHS, "SHARED_LR": SHARED_LR}  # the lesson's main-text globals the checks read
+# the lesson's main-text globals the checks read
+MAIN = {"SEEDS": SEEDS, "EPOCHS": EPOCHS, "SHARED_LR": SHARED_LR}
 grader = mc.checks.Homework("03_batchnorm_dropout")
 
 
 def lesson_class(name: str) -> type:
     """The class (or model-building function) `name` exactly as the lesson defines it (the class and function
     definitions of its cell)."""
-    cells = ["".join(c["source"]) for c in json.loads(LESSON.read_text())["cells"] if c["cell_type"] == "code"]
+    cells = [
+        "".join(c["source"])
+        for c in json.loads(LESSON.read_text())["cells"]
+        if c["cell_type"] == "code"
+    ]
     source = next(c for c in cells if f"class {name}(" in c or f"def {name}(" in c)
-    definitions = ast.Module([n for n in ast.parse(source).body if isinstance(n, (ast.ClassDef, ast.FunctionDef))], [])
-    namespace = {"nn": nn, "torch": torch, "mc": mc, "math": math, "F": F, "OrderedDict": OrderedDict}
+    definitions = ast.Module(
+        [n for n in ast.parse(source).body if isinstance(n, (ast.ClassDef, ast.FunctionDef))], []
+    )
+    namespace = {
+        "nn": nn,
+        "torch": torch,
+        "mc": mc,
+        "math": math,
+        "F": F,
+        "OrderedDict": OrderedDict,
+    }
     exec(compile(definitions, f"{LESSON.name}: {name}", "exec"), namespace)
     return namespace[name]
 
@@ -54,22 +68,46 @@ SmallCNN = lesson_class("SmallCNN")
 def tiny_recipe(monkeypatch: pytest.MonkeyPatch) -> None:
     """The lesson's recipe, for the tiny data, seeds and epochs of these tests."""
     real = recipes.of
-    monkeypatch.setattr(recipes, "of", lambda lesson, question, quick=False: dataclasses.replace(
-        real(lesson, question, quick), train_images=512, val_images=512, seeds=tuple(SEEDS),
-        epochs=2 if question == "hw1" else EPOCHS))
+    monkeypatch.setattr(
+        recipes,
+        "of",
+        lambda lesson, question, quick=False: dataclasses.replace(
+            real(lesson, question, quick),
+            train_images=512,
+            val_images=512,
+            seeds=tuple(SEEDS),
+            epochs=2 if question == "hw1" else EPOCHS,
+        ),
+    )
 
 
 def test_the_recipe_is_the_lessons() -> None:
     """The lesson's BN MLP has the recipe's size; its seeds, epochs and images are the recipe's."""
-    assert mc.count_parameters(MLP(bn=True)) == recipes.of("03_batchnorm_dropout", "hw2", quick=False).parameters == 270_346
+    assert (
+        mc.count_parameters(MLP(bn=True))
+        == recipes.of("03_batchnorm_dropout", "hw2", quick=False).parameters
+        == 270_346
+    )
     full, quick = recipes._batchnorm("hw2", False), recipes._batchnorm("hw2", True)
-    assert full.seeds == (2, 3, 4, 5, 6) and full.epochs == 3 and quick.seeds == (2, 3) and quick.epochs == 1
-    assert recipes._batchnorm("hw1", False).train_images == 10_000 and recipes._batchnorm("hw1", False).epochs == 2
+    assert (
+        full.seeds == (2, 3, 4, 5, 6)
+        and full.epochs == 3
+        and quick.seeds == (2, 3)
+        and quick.epochs == 1
+    )
+    assert (
+        recipes._batchnorm("hw1", False).train_images == 10_000
+        and recipes._batchnorm("hw1", False).epochs == 2
+    )
 
 
 def optimizer(kind: str, lr: float | None = None):
     lr = SHARED_LR[kind] if lr is None else lr
-    return partial(torch.optim.SGD, lr=lr, momentum=0.9) if kind == "SGD" else partial(torch.optim.Adam, lr=lr)
+    return (
+        partial(torch.optim.SGD, lr=lr, momentum=0.9)
+        if kind == "SGD"
+        else partial(torch.optim.Adam, lr=lr)
+    )
 
 
 def other(answer: str) -> str:
@@ -88,10 +126,19 @@ def tiny(mnist: mc.MNISTSplits) -> mc.MNISTSplits:
 
 # Homework 1: BN in a small CNN
 
+
 def cnn_runs(data, make=SmallCNN, kind="Adam", epochs=2):
-    return mc.compare(make, {"CNN": {"model": partial(make, bn=False), "optimizer": optimizer(kind)},
-                             "CNN + BN": {"model": partial(make, bn=True), "optimizer": optimizer(kind)}},
-                      SEEDS, data.subset(train=10_000), epochs, progress=False)
+    return mc.compare(
+        make,
+        {
+            "CNN": {"model": partial(make, bn=False), "optimizer": optimizer(kind)},
+            "CNN + BN": {"model": partial(make, bn=True), "optimizer": optimizer(kind)},
+        },
+        SEEDS,
+        data.subset(train=10_000),
+        epochs,
+        progress=False,
+    )
 
 
 def bn_verdict(runs):
@@ -111,7 +158,10 @@ class WideCNN(SmallCNN):
 
     def __init__(self, bn=False):
         super().__init__(bn)
-        self.conv1, self.conv2 = nn.Conv2d(1, 16, 3, padding=1, bias=not bn), nn.Conv2d(16, 32, 3, padding=1, bias=not bn)
+        self.conv1, self.conv2 = (
+            nn.Conv2d(1, 16, 3, padding=1, bias=not bn),
+            nn.Conv2d(16, 32, 3, padding=1, bias=not bn),
+        )
         self.bn1 = nn.BatchNorm2d(16) if bn else nn.Identity()
         self.bn2 = nn.BatchNorm2d(32) if bn else nn.Identity()
         self.out = nn.Linear(32 * 7 * 7, 10)
@@ -145,18 +195,32 @@ def test_hw1(tiny, hw1) -> None:
     assert timed(grader, "hw1", {**MAIN, **hw1}) == (True, "hw1: passed (3 checks)")
     # the verdict of someone else's table
     passed, text = outcome("hw1", **{**hw1, "hw1_bn": other(hw1["hw1_bn"])})
-    assert not passed and "`hw1_bn`" in text and "paired_differences(hw1_runs, 'CNN'), row 'CNN + BN'" in text
+    assert (
+        not passed
+        and "`hw1_bn`" in text
+        and "paired_differences(hw1_runs, 'CNN'), row 'CNN + BN'" in text
+    )
     # BN after the first convolution only
     half = cnn_runs(tiny, HalfBN)
     passed, text = outcome("hw1", **{**hw1, "hw1_runs": half, "hw1_bn": bn_verdict(half)})
-    assert not passed and "runs conv 8 -> BN -> relu -> pool -> conv 16 -> relu -> pool -> linear" in text
+    assert (
+        not passed
+        and "runs conv 8 -> BN -> relu -> pool -> conv 16 -> relu -> pool -> linear" in text
+    )
     assert "add it there" in text
     # BN after the ReLU, and after ReLU and pooling: measured through the functions, not the modules' order
-    for wrong, seen in [(BNAfterReLU, "conv 8 -> relu -> BN -> pool -> conv 16 -> relu -> BN -> pool"),
-                        (BNAfterPool, "conv 8 -> relu -> pool -> BN -> conv 16 -> relu -> pool -> BN")]:
+    for wrong, seen in [
+        (BNAfterReLU, "conv 8 -> relu -> BN -> pool -> conv 16 -> relu -> BN -> pool"),
+        (BNAfterPool, "conv 8 -> relu -> pool -> BN -> conv 16 -> relu -> pool -> BN"),
+    ]:
         moved = cnn_runs(tiny, wrong)
         passed, text = outcome("hw1", **{**hw1, "hw1_runs": moved, "hw1_bn": bn_verdict(moved)})
-        assert not passed and seen in text and "right after each convolution" in text and "move it there" in text, text
+        assert (
+            not passed
+            and seen in text
+            and "right after each convolution" in text
+            and "move it there" in text
+        ), text
     # a CNN with other channel counts
     wide = cnn_runs(tiny, WideCNN)
     passed, text = outcome("hw1", **{**hw1, "hw1_runs": wide, "hw1_bn": bn_verdict(wide)})
@@ -164,26 +228,62 @@ def test_hw1(tiny, hw1) -> None:
     # half the training images (the question's 10,000 are here the 512 of the tiny data)
     fewer = cnn_runs(tiny.subset(train=256))
     passed, text = outcome("hw1", **{**hw1, "hw1_runs": fewer, "hw1_bn": bn_verdict(fewer)})
-    assert not passed and "trained and validated with 256 training images; the question asks for the lesson's 512" in text
+    assert (
+        not passed
+        and "trained and validated with 256 training images; the question asks for the lesson's 512"
+        in text
+    )
     assert "data.subset(train=10_000)" in text
     # SGD instead of Adam
     sgd = cnn_runs(tiny, kind="SGD", epochs=2)
     passed, text = outcome("hw1", **{**hw1, "hw1_runs": sgd, "hw1_bn": bn_verdict(sgd)})
-    assert not passed and "trains with optimizer SGD in every config" in text and "the lesson's optimizer, Adam" in text
+    assert (
+        not passed
+        and "trains with optimizer SGD in every config" in text
+        and "the lesson's optimizer, Adam" in text
+    )
     # Adam at another rate than the shared one
-    fast = mc.compare(SmallCNN, {"CNN": {"model": partial(SmallCNN, bn=False), "optimizer": optimizer("Adam", 3e-3)},
-                                 "CNN + BN": {"model": partial(SmallCNN, bn=True), "optimizer": optimizer("Adam", 3e-3)}},
-                      SEEDS, tiny, 2, progress=False)
+    fast = mc.compare(
+        SmallCNN,
+        {
+            "CNN": {"model": partial(SmallCNN, bn=False), "optimizer": optimizer("Adam", 3e-3)},
+            "CNN + BN": {"model": partial(SmallCNN, bn=True), "optimizer": optimizer("Adam", 3e-3)},
+        },
+        SEEDS,
+        tiny,
+        2,
+        progress=False,
+    )
     passed, text = outcome("hw1", **{**hw1, "hw1_runs": fast, "hw1_bn": bn_verdict(fast)})
-    assert not passed and 'trains Adam at lr=0.003; the question asks for the shared rate of section 4, SHARED_LR["Adam"]' in text
+    assert (
+        not passed
+        and 'trains Adam at lr=0.003; the question asks for the shared rate of section 4, SHARED_LR["Adam"]'
+        in text
+    )
     # SEEDS shortened to one seed in the student's namespace: the check keeps the lesson's
-    one = mc.compare(SmallCNN, {"CNN": {"model": partial(SmallCNN, bn=False), "optimizer": optimizer("Adam")},
-                                "CNN + BN": {"model": partial(SmallCNN, bn=True), "optimizer": optimizer("Adam")}},
-                     SEEDS[:1], tiny, 2, progress=False)
-    passed, text = outcome("hw1", **{**hw1, "hw1_runs": one, "hw1_bn": "no detectable difference", "SEEDS": SEEDS[:1]})
+    one = mc.compare(
+        SmallCNN,
+        {
+            "CNN": {"model": partial(SmallCNN, bn=False), "optimizer": optimizer("Adam")},
+            "CNN + BN": {"model": partial(SmallCNN, bn=True), "optimizer": optimizer("Adam")},
+        },
+        SEEDS[:1],
+        tiny,
+        2,
+        progress=False,
+    )
+    passed, text = outcome(
+        "hw1", **{**hw1, "hw1_runs": one, "hw1_bn": "no detectable difference", "SEEDS": SEEDS[:1]}
+    )
     assert not passed and "ran seeds [2], the question asks for the lesson's seeds [2, 3]" in text
-    all_mutations_fail(grader, "hw1", {**MAIN, **hw1}, "hw1_runs", recipes.of("03_batchnorm_dropout", "hw1"),
-                       changes={"parameters"})
+    all_mutations_fail(
+        grader,
+        "hw1",
+        {**MAIN, **hw1},
+        "hw1_runs",
+        recipes.of("03_batchnorm_dropout", "hw1"),
+        changes={"parameters"},
+    )
 
 
 def test_hw1_epochs(tiny) -> None:
@@ -193,6 +293,7 @@ def test_hw1_epochs(tiny) -> None:
 
 
 # Homework 2: why model.eval() matters for BN
+
 
 def per_digit(model, data, eval_in_train_mode=False, on_a_copy=True):
     """The solution's table; with eval_in_train_mode, the 'eval mode' column is computed without model.eval()
@@ -207,7 +308,11 @@ def per_digit(model, data, eval_in_train_mode=False, on_a_copy=True):
         with torch.no_grad():
             batch_acc = (train_mode(images).argmax(1) == labels).float().mean().item() * 100
         eval_acc = batch_acc if eval_in_train_mode else mc.evaluate(model, images, labels)[1]
-        rows[digit] = {"images": len(labels), "eval mode (%)": eval_acc, "train mode (%)": batch_acc}
+        rows[digit] = {
+            "images": len(labels),
+            "eval mode (%)": eval_acc,
+            "train mode (%)": batch_acc,
+        }
     return pd.DataFrame(rows).T.round(2)
 
 
@@ -231,9 +336,17 @@ def on_the_mlp():
 
 def momentum_runs(data, make_none=cumulative_bn):
     sgd = optimizer("SGD")
-    return mc.compare(partial(MLP, bn=True), {"momentum 0.1": {"optimizer": sgd},
-                                              "momentum None": {"model": make_none, "optimizer": sgd}},
-                      SEEDS, data, EPOCHS, progress=False)
+    return mc.compare(
+        partial(MLP, bn=True),
+        {
+            "momentum 0.1": {"optimizer": sgd},
+            "momentum None": {"model": make_none, "optimizer": sgd},
+        },
+        SEEDS,
+        data,
+        EPOCHS,
+        progress=False,
+    )
 
 
 def momentum_verdict(runs):
@@ -241,10 +354,20 @@ def momentum_verdict(runs):
 
 
 def bn_ablation(data):
-    return mc.compare(partial(MLP, bn=True), {
-        **{f"BN | {o}": {"optimizer": optimizer(o)} for o in SHARED_LR},
-        "BN + dropout | SGD": {"model": partial(MLP, bn=True, dropout=0.2), "optimizer": optimizer("SGD")}},
-        SEEDS, data, EPOCHS, progress=False)
+    return mc.compare(
+        partial(MLP, bn=True),
+        {
+            **{f"BN | {o}": {"optimizer": optimizer(o)} for o in SHARED_LR},
+            "BN + dropout | SGD": {
+                "model": partial(MLP, bn=True, dropout=0.2),
+                "optimizer": optimizer("SGD"),
+            },
+        },
+        SEEDS,
+        data,
+        EPOCHS,
+        progress=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -252,8 +375,15 @@ def hw2(tiny):
     ablation = bn_ablation(tiny)
     model = ablation.models["BN | SGD", SEEDS[0]]
     runs = momentum_runs(tiny)
-    return {"hw2_model": model, "hw2_digits": per_digit(model, tiny), "hw2_runs": runs, "hw2_same_weights": True,
-            "hw2_momentum": momentum_verdict(runs), "ablation": ablation, "data": tiny}
+    return {
+        "hw2_model": model,
+        "hw2_digits": per_digit(model, tiny),
+        "hw2_runs": runs,
+        "hw2_same_weights": True,
+        "hw2_momentum": momentum_verdict(runs),
+        "ablation": ablation,
+        "data": tiny,
+    }
 
 
 def test_hw2(tiny, hw2) -> None:
@@ -263,7 +393,9 @@ def test_hw2(tiny, hw2) -> None:
     assert outcome("hw2", **{**hw2, "hw2_same_weights": np.bool_(True)})[0]
     model = hw2["hw2_model"]
     # BN left in train mode when evaluating: the "eval mode" column is what a forward pass in training mode gives
-    passed, text = outcome("hw2", **{**hw2, "hw2_digits": per_digit(model, tiny, eval_in_train_mode=True)})
+    passed, text = outcome(
+        "hw2", **{**hw2, "hw2_digits": per_digit(model, tiny, eval_in_train_mode=True)}
+    )
     assert not passed and "not yet (6 of 7" in text and "evaluate with model.eval()" in text
     # a model that is not from the ablation
     passed, text = outcome("hw2", **{**hw2, "hw2_model": MLP(bn=True)})
@@ -271,23 +403,53 @@ def test_hw2(tiny, hw2) -> None:
     # the train-mode passes on the ablation's model itself, not on a copy: its running statistics moved
     ablation = copy.deepcopy(hw2["ablation"])
     spoilt = ablation.models["BN | SGD", SEEDS[0]]
-    passed, text = outcome("hw2", **{**hw2, "ablation": ablation, "hw2_model": spoilt,
-                                     "hw2_digits": per_digit(spoilt, tiny, on_a_copy=False)})
-    assert not passed and "has run 10 more batches in training mode" in text and "copy.deepcopy" in text
+    passed, text = outcome(
+        "hw2",
+        **{
+            **hw2,
+            "ablation": ablation,
+            "hw2_model": spoilt,
+            "hw2_digits": per_digit(spoilt, tiny, on_a_copy=False),
+        },
+    )
+    assert (
+        not passed
+        and "has run 10 more batches in training mode" in text
+        and "copy.deepcopy" in text
+    )
     # the weights compared wrongly, and the verdict of someone else's table
     passed, text = outcome("hw2", **{**hw2, "hw2_same_weights": False})
     assert not passed and "`hw2_same_weights` = False does not agree" in text
     passed, text = outcome("hw2", **{**hw2, "hw2_momentum": other(hw2["hw2_momentum"])})
     assert not passed and "`hw2_momentum`" in text and "row 'momentum None'" in text
     passed, text = outcome("hw2", **{**hw2, "hw2_same_weights": "True"})
-    assert not passed and "`hw2_same_weights` should be True or False (a bool), not a str ('True')" in text
+    assert (
+        not passed
+        and "`hw2_same_weights` should be True or False (a bool), not a str ('True')" in text
+    )
     # a fraction instead of a percentage, and text in the table
-    passed, text = outcome("hw2", **{**hw2, "hw2_digits": hw2["hw2_digits"].assign(**{"eval mode (%)": lambda d: d["eval mode (%)"] / 100})})
-    assert not passed and 'is in percent (multiply by 100)' in text
-    passed, text = outcome("hw2", **{**hw2, "hw2_digits": hw2["hw2_digits"].astype({"train mode (%)": str})})
-    assert not passed and 'the column "train mode (%)" should hold numbers (percentages such as 97.25), not a str' in text
+    passed, text = outcome(
+        "hw2",
+        **{
+            **hw2,
+            "hw2_digits": hw2["hw2_digits"].assign(
+                **{"eval mode (%)": lambda d: d["eval mode (%)"] / 100}
+            ),
+        },
+    )
+    assert not passed and "is in percent (multiply by 100)" in text
+    passed, text = outcome(
+        "hw2", **{**hw2, "hw2_digits": hw2["hw2_digits"].astype({"train mode (%)": str})}
+    )
+    assert (
+        not passed
+        and 'the column "train mode (%)" should hold numbers (percentages such as 97.25), not a str'
+        in text
+    )
     # SEEDS and EPOCHS in the student's namespace do not change what the runs must be
-    all_mutations_fail(grader, "hw2", {**MAIN, **hw2}, "hw2_runs", recipes.of("03_batchnorm_dropout", "hw2"))
+    all_mutations_fail(
+        grader, "hw2", {**MAIN, **hw2}, "hw2_runs", recipes.of("03_batchnorm_dropout", "hw2")
+    )
 
 
 def test_hw2_train_mode_with_dropout(tiny, hw2) -> None:
@@ -297,12 +459,16 @@ def test_hw2_train_mode_with_dropout(tiny, hw2) -> None:
     right = per_digit(model, tiny)
     env = {**hw2, "hw2_model": model, "hw2_digits": right}
     assert timed(grader, "hw2", {**MAIN, **env}) == (True, "hw2: passed (7 checks)")
-    torch.manual_seed(123)   # another draw of the masks passes too
+    torch.manual_seed(123)  # another draw of the masks passes too
     assert outcome("hw2", **{**env, "hw2_digits": per_digit(model, tiny)})[0]
     # the train column copied from the eval column
     copied = right.assign(**{"train mode (%)": right["eval mode (%)"]})
     passed, text = outcome("hw2", **{**env, "hw2_digits": copied})
-    assert not passed and "the train-mode accuracy of digit 0 is" in text and "call .train() on a copy" in text
+    assert (
+        not passed
+        and "the train-mode accuracy of digit 0 is" in text
+        and "call .train() on a copy" in text
+    )
     # an invented train column: plausible-looking numbers
     invented = right.assign(**{"train mode (%)": [50.0 + d for d in range(10)]})
     passed, text = outcome("hw2", **{**env, "hw2_digits": invented})
@@ -318,15 +484,20 @@ def test_hw2_train_mode_with_dropout(tiny, hw2) -> None:
 def test_hw2_momentum_not_set(tiny, hw2) -> None:
     # momentum None in bn1 only
     half = momentum_runs(tiny, half_cumulative_bn)
-    passed, text = outcome("hw2", **{**hw2, "hw2_runs": half, "hw2_momentum": momentum_verdict(half)})
+    passed, text = outcome(
+        "hw2", **{**hw2, "hw2_runs": half, "hw2_momentum": momentum_verdict(half)}
+    )
     assert not passed and "only 1 of the 2 BN layers has momentum None" in text
     # momentum set on the MLP, where BN does not read it: both configs train and evaluate the same
     unset = momentum_runs(tiny, on_the_mlp)
-    passed, text = outcome("hw2", **{**hw2, "hw2_runs": unset, "hw2_momentum": momentum_verdict(unset)})
+    passed, text = outcome(
+        "hw2", **{**hw2, "hw2_runs": unset, "hw2_momentum": momentum_verdict(unset)}
+    )
     assert not passed and "should have one config whose BN layers have momentum None" in text
 
 
 # Homework 3: a bias before BN is wasted
+
 
 def without_bias(layers=("fc1", "fc2")):
     model = MLP(bn=True)
@@ -345,28 +516,50 @@ def frozen_zero_bias():
 
 
 def bias_runs(data, make=without_bias):
-    return {o: mc.compare(partial(MLP, bn=True), {"BN": {"optimizer": optimizer(o)},
-                                                  "BN, no bias before BN": {"model": make, "optimizer": optimizer(o)}},
-                          SEEDS, data, EPOCHS, progress=False) for o in SHARED_LR}
+    return {
+        o: mc.compare(
+            partial(MLP, bn=True),
+            {
+                "BN": {"optimizer": optimizer(o)},
+                "BN, no bias before BN": {"model": make, "optimizer": optimizer(o)},
+            },
+            SEEDS,
+            data,
+            EPOCHS,
+            progress=False,
+        )
+        for o in SHARED_LR
+    }
 
 
 def bias_verdicts(runs):
-    return {o: mc.paired_differences(r, "BN").loc["BN, no bias before BN", "verdict"] for o, r in runs.items()}
+    return {
+        o: mc.paired_differences(r, "BN").loc["BN, no bias before BN", "verdict"]
+        for o, r in runs.items()
+    }
 
 
 @pytest.fixture(scope="module")
 def hw3(tiny):
     runs = bias_runs(tiny)
     model = MLP(bn=True)
-    return {"hw3_redundant": model.fc1.bias.numel() + model.fc2.bias.numel(), "hw3_runs": runs,
-            "hw3_verdicts": bias_verdicts(runs), "MLP": MLP}
+    return {
+        "hw3_redundant": model.fc1.bias.numel() + model.fc2.bias.numel(),
+        "hw3_runs": runs,
+        "hw3_verdicts": bias_verdicts(runs),
+        "MLP": MLP,
+    }
 
 
 def test_hw3(tiny, hw3) -> None:
     assert timed(grader, "hw3", {**MAIN, **hw3}) == (True, "hw3: passed (4 checks)")
     # NumPy's integers are numbers: a count from np.int64, or from a pandas sum
 
-    for right in (np.int64(hw3["hw3_redundant"]), pd.Series([hw3["hw3_redundant"] - 12, 12]).sum(), 512.0):
+    for right in (
+        np.int64(hw3["hw3_redundant"]),
+        pd.Series([hw3["hw3_redundant"] - 12, 12]).sum(),
+        512.0,
+    ):
         assert outcome("hw3", **{**hw3, "hw3_redundant": right})[0]
     passed, text = outcome("hw3", **{**hw3, "hw3_redundant": "512"})
     assert not passed and "`hw3_redundant` should be a number (e.g. 100), not a str ('512')" in text
@@ -384,23 +577,47 @@ def test_hw3(tiny, hw3) -> None:
     assert not passed and "fc2 still has a bias before BN" in text
     # the biases set to 0 and frozen instead of removed
     frozen = bias_runs(tiny, frozen_zero_bias)
-    passed, text = outcome("hw3", **{**hw3, "hw3_runs": frozen, "hw3_verdicts": bias_verdicts(frozen)})
-    assert not passed and "built with bias=False (a bias set to 0 or frozen is still a parameter)" in text
+    passed, text = outcome(
+        "hw3", **{**hw3, "hw3_runs": frozen, "hw3_verdicts": bias_verdicts(frozen)}
+    )
+    assert (
+        not passed
+        and "built with bias=False (a bias set to 0 or frozen is still a parameter)" in text
+    )
     # the output layer's bias removed as well
     also_out = bias_runs(tiny, partial(without_bias, ["fc1", "fc2", "out"]))
-    passed, text = outcome("hw3", **{**hw3, "hw3_runs": also_out, "hw3_verdicts": bias_verdicts(also_out)})
+    passed, text = outcome(
+        "hw3", **{**hw3, "hw3_runs": also_out, "hw3_verdicts": bias_verdicts(also_out)}
+    )
     assert not passed and "out has no bias, but no BN follows it" in text
     # one optimizer only
     passed, text = outcome("hw3", **{**hw3, "hw3_runs": {"SGD": hw3["hw3_runs"]["SGD"]}})
     assert not passed and "should be a dict with the keys 'SGD', 'Adam'" in text
     passed, text = outcome("hw3", **{**hw3, "hw3_verdicts": "higher"})
-    assert not passed and "`hw3_verdicts` should be a dict" in text and "not a str ('higher')" in text
+    assert (
+        not passed and "`hw3_verdicts` should be a dict" in text and "not a str ('higher')" in text
+    )
     # Adam at the SGD rate
-    wrong_rate = {**hw3["hw3_runs"], "Adam": mc.compare(partial(MLP, bn=True), {
-        "BN": {"optimizer": optimizer("Adam", 0.03)},
-        "BN, no bias before BN": {"model": without_bias, "optimizer": optimizer("Adam", 0.03)}}, SEEDS, tiny, EPOCHS,
-        progress=False)}
-    passed, text = outcome("hw3", **{**hw3, "hw3_runs": wrong_rate, "hw3_verdicts": bias_verdicts(wrong_rate)})
+    wrong_rate = {
+        **hw3["hw3_runs"],
+        "Adam": mc.compare(
+            partial(MLP, bn=True),
+            {
+                "BN": {"optimizer": optimizer("Adam", 0.03)},
+                "BN, no bias before BN": {
+                    "model": without_bias,
+                    "optimizer": optimizer("Adam", 0.03),
+                },
+            },
+            SEEDS,
+            tiny,
+            EPOCHS,
+            progress=False,
+        ),
+    }
+    passed, text = outcome(
+        "hw3", **{**hw3, "hw3_runs": wrong_rate, "hw3_verdicts": bias_verdicts(wrong_rate)}
+    )
     assert not passed and "`hw3_runs['Adam']` trains Adam at lr=0.03" in text
 
 
@@ -410,7 +627,9 @@ def test_hw3_mutations(hw3) -> None:
     for o in ("SGD", "Adam"):
         recipe = dataclasses.replace(recipes.of("03_batchnorm_dropout", "hw3"), optimizer=o)
         for what, mutated, hint in mutations(hw3["hw3_runs"][o], recipe, changes={"parameters"}):
-            result = grader.check("hw3", {**MAIN, **hw3, "hw3_runs": {**hw3["hw3_runs"], o: mutated}})
+            result = grader.check(
+                "hw3", {**MAIN, **hw3, "hw3_runs": {**hw3["hw3_runs"], o: mutated}}
+            )
             if result.passed or hint not in repr(result):
                 missed.append(f"{o}, {what}: {result!r}")
     assert not missed, "\n".join(missed)

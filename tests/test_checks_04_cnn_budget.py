@@ -20,10 +20,9 @@ import pytest
 import torch
 from torch import nn
 
-from test_checks import all_mutations_fail, timed
-
 import mnist_course as mc
 from mnist_course.checks import recipes
+from test_checks import all_mutations_fail, timed
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "04_cnn_budget.ipynb"
 SEEDS = [0, 1, 2]
@@ -33,23 +32,45 @@ grader = mc.checks.Homework("04_cnn_budget")
 
 def lesson_definitions(*names: str) -> dict:
     """The functions and classes of the main-text cells that define `names`, run with the lesson's imports."""
-    cells = [c for c in json.loads(NOTEBOOK.read_text())["cells"]
-             if c["cell_type"] == "code" and "solution" not in c["metadata"].get("tags", [])]
-    namespace = {"math": math, "OrderedDict": OrderedDict, "pd": pd, "torch": torch, "nn": nn, "mc": mc,
-                 "BATCH_SIZE": BATCH_SIZE}
+    cells = [
+        c
+        for c in json.loads(NOTEBOOK.read_text())["cells"]
+        if c["cell_type"] == "code" and "solution" not in c["metadata"].get("tags", [])
+    ]
+    namespace = {
+        "math": math,
+        "OrderedDict": OrderedDict,
+        "pd": pd,
+        "torch": torch,
+        "nn": nn,
+        "mc": mc,
+        "BATCH_SIZE": BATCH_SIZE,
+    }
     for name in names:
         source = next("".join(c["source"]) for c in cells if f"def {name}(" in "".join(c["source"]))
-        tree = ast.Module([n for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))], [])
+        tree = ast.Module(
+            [n for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))],
+            [],
+        )
         exec(compile(tree, f"04_cnn_budget: {name}", "exec"), namespace)
     return namespace
 
 
 L = lesson_definitions("make_budget_cnn", "multiply_adds", "coverage", "sgd", "one_cycle")
 make_budget_cnn, multiply_adds, coverage, sgd, one_cycle = (
-    L[n] for n in ("make_budget_cnn", "multiply_adds", "coverage", "sgd", "one_cycle"))
+    L[n] for n in ("make_budget_cnn", "multiply_adds", "coverage", "sgd", "one_cycle")
+)
 augment = mc.RandomAffine(degrees=7, translate=0.1)
-MAIN_TEXT = {"make_budget_cnn": make_budget_cnn, "multiply_adds": multiply_adds, "coverage": coverage, "augment": augment,
-             "DESIGN_SEEDS": SEEDS, "BATCH_SIZE": BATCH_SIZE, "BUDGET": 8_000, "device": torch.device("cpu")}
+MAIN_TEXT = {
+    "make_budget_cnn": make_budget_cnn,
+    "multiply_adds": multiply_adds,
+    "coverage": coverage,
+    "augment": augment,
+    "DESIGN_SEEDS": SEEDS,
+    "BATCH_SIZE": BATCH_SIZE,
+    "BUDGET": 8_000,
+    "device": torch.device("cpu"),
+}
 
 
 def make_without_conv5():
@@ -69,8 +90,13 @@ def make_strided(stride=2):
 def tiny_recipe(monkeypatch: pytest.MonkeyPatch) -> None:
     """The lesson's recipe for the brief runs, for the tiny data of these tests: 512 images, 1 epoch."""
     real = recipes.of
-    monkeypatch.setattr(recipes, "of", lambda lesson, question, quick=False: dataclasses.replace(
-        real(lesson, question, quick), train_images=512, val_images=512, epochs=1))
+    monkeypatch.setattr(
+        recipes,
+        "of",
+        lambda lesson, question, quick=False: dataclasses.replace(
+            real(lesson, question, quick), train_images=512, val_images=512, epochs=1
+        ),
+    )
 
 
 def test_the_recipe_is_the_lessons() -> None:
@@ -94,15 +120,39 @@ def tiny(mnist: mc.MNISTSplits) -> mc.MNISTSplits:
     return mnist.subset(train=512, val=512, test=64)
 
 
-def brief(tiny, variant, name, seeds=SEEDS, schedule=True, augmentation=(True, True), optimizer=sgd, max_lr=0.1,
-          strength=augment):
+def brief(
+    tiny,
+    variant,
+    name,
+    seeds=SEEDS,
+    schedule=True,
+    augmentation=(True, True),
+    optimizer=sgd,
+    max_lr=0.1,
+    strength=augment,
+):
     """The homework's brief runs, budget CNN against `variant`: 1 epoch on the tiny data."""
+
     def config(with_augment, **extra):
-        scheduler = (lambda opt: one_cycle(opt, 1, len(tiny.y_train), max_lr=max_lr)) if schedule else None
-        return dict(optimizer=optimizer, augment=strength if with_augment else None, scheduler=scheduler, **extra)
-    return mc.compare(make_budget_cnn, {"budget CNN": config(augmentation[0]),
-                                        name: config(augmentation[1], model=variant)},
-                      seeds, tiny, 1, batch_size=BATCH_SIZE, progress=False)
+        scheduler = (
+            (lambda opt: one_cycle(opt, 1, len(tiny.y_train), max_lr=max_lr)) if schedule else None
+        )
+        return dict(
+            optimizer=optimizer,
+            augment=strength if with_augment else None,
+            scheduler=scheduler,
+            **extra,
+        )
+
+    return mc.compare(
+        make_budget_cnn,
+        {"budget CNN": config(augmentation[0]), name: config(augmentation[1], model=variant)},
+        seeds,
+        tiny,
+        1,
+        batch_size=BATCH_SIZE,
+        progress=False,
+    )
 
 
 def verdict(runs, config):
@@ -113,24 +163,41 @@ def verdict(runs, config):
 def hw1(tiny):
     model = make_without_conv5()
     runs = brief(tiny, make_without_conv5, "without conv5")
-    return {"hw1_model": model, "hw1_runs": runs, "hw1_verdict": verdict(runs, "without conv5"),
-            "hw1_saved_parameters": mc.count_parameters(make_budget_cnn()) - mc.count_parameters(model),
-            "hw1_saved_multiply_adds": multiply_adds(make_budget_cnn()).sum() - multiply_adds(model).sum(),
-            "hw1_coverage": coverage(model)}
+    return {
+        "hw1_model": model,
+        "hw1_runs": runs,
+        "hw1_verdict": verdict(runs, "without conv5"),
+        "hw1_saved_parameters": mc.count_parameters(make_budget_cnn()) - mc.count_parameters(model),
+        "hw1_saved_multiply_adds": multiply_adds(make_budget_cnn()).sum()
+        - multiply_adds(model).sum(),
+        "hw1_coverage": coverage(model),
+    }
 
 
 def test_hw1(tiny, hw1) -> None:
     assert timed(grader, "hw1", {**MAIN_TEXT, **hw1}) == (True, "hw1: passed (6 checks)")
-    all_mutations_fail(grader, "hw1", {**MAIN_TEXT, **hw1}, "hw1_runs", recipes.of("04_cnn_budget", "hw1"),
-                       changes={"parameters"})
+    all_mutations_fail(
+        grader,
+        "hw1",
+        {**MAIN_TEXT, **hw1},
+        "hw1_runs",
+        recipes.of("04_cnn_budget", "hw1"),
+        changes={"parameters"},
+    )
     # numbers of NumPy's kinds are numbers
-    assert outcome("hw1", **{**hw1, "hw1_saved_parameters": np.int64(hw1["hw1_saved_parameters"])})[0]
+    assert outcome("hw1", **{**hw1, "hw1_saved_parameters": np.int64(hw1["hw1_saved_parameters"])})[
+        0
+    ]
     # the recipe changed in both configs alike: Adam, a one-cycle peak of 1.0, a stronger augmentation
-    for wrong, hint in [(dict(optimizer=lambda p: torch.optim.Adam(p, lr=1e-3)), "trains with optimizer Adam"),
-                        (dict(max_lr=1.0), "trains with learning rate (a schedule's peak) 1 in every config"),
-                        (dict(strength=mc.RandomAffine(degrees=45, translate=0.3)), "augmentation's strength")]:
+    for wrong, hint in [
+        (dict(optimizer=lambda p: torch.optim.Adam(p, lr=1e-3)), "trains with optimizer Adam"),
+        (dict(max_lr=1.0), "trains with learning rate (a schedule's peak) 1 in every config"),
+        (dict(strength=mc.RandomAffine(degrees=45, translate=0.3)), "augmentation's strength"),
+    ]:
         unfair = brief(tiny, make_without_conv5, "without conv5", **wrong)
-        passed, text = outcome("hw1", **{**hw1, "hw1_runs": unfair, "hw1_verdict": verdict(unfair, "without conv5")})
+        passed, text = outcome(
+            "hw1", **{**hw1, "hw1_runs": unfair, "hw1_verdict": verdict(unfair, "without conv5")}
+        )
         assert not passed and hint in text, text
     # conv5 shrunk to 16 channels instead of removed
     kept = make_budget_cnn()
@@ -143,7 +210,9 @@ def test_hw1(tiny, hw1) -> None:
     passed, text = outcome("hw1", **{**hw1, "hw1_model": unshrunk})
     assert not passed and "head should be a linear layer from conv4's 16 channels" in text
     # the parameter count of the model itself, not what it saves
-    passed, text = outcome("hw1", **{**hw1, "hw1_saved_parameters": mc.count_parameters(hw1["hw1_model"])})
+    passed, text = outcome(
+        "hw1", **{**hw1, "hw1_saved_parameters": mc.count_parameters(hw1["hw1_model"])}
+    )
     assert not passed and "`hw1_saved_parameters` is the count of hw1_model itself" in text
     # the layer-by-layer difference of two multiply_adds tables (a Series with conv5 as NaN), not one number
     series = multiply_adds(make_budget_cnn()) - multiply_adds(hw1["hw1_model"])
@@ -157,19 +226,31 @@ def test_hw1(tiny, hw1) -> None:
     assert not passed and "`hw1_verdict`" in text and "row 'without conv5'" in text
     # runs with other seeds
     others = brief(tiny, make_without_conv5, "without conv5", seeds=[3, 4, 5])
-    passed, text = outcome("hw1", **{**hw1, "hw1_runs": others, "hw1_verdict": verdict(others, "without conv5")})
+    passed, text = outcome(
+        "hw1", **{**hw1, "hw1_runs": others, "hw1_verdict": verdict(others, "without conv5")}
+    )
     assert not passed and "ran seeds [3, 4, 5]" in text
     # another schedule: a constant rate instead of the recipe's one-cycle
     constant = brief(tiny, make_without_conv5, "without conv5", schedule=False)
-    passed, text = outcome("hw1", **{**hw1, "hw1_runs": constant, "hw1_verdict": verdict(constant, "without conv5")})
-    assert not passed and "trains with learning rate (a schedule's peak) 0.03 in every config" in text
+    passed, text = outcome(
+        "hw1", **{**hw1, "hw1_runs": constant, "hw1_verdict": verdict(constant, "without conv5")}
+    )
+    assert (
+        not passed and "trains with learning rate (a schedule's peak) 0.03 in every config" in text
+    )
     # the variant trained without the recipe's augmentation: two things change at once
     unfair = brief(tiny, make_without_conv5, "without conv5", augmentation=(True, False))
-    passed, text = outcome("hw1", **{**hw1, "hw1_runs": unfair, "hw1_verdict": verdict(unfair, "without conv5")})
+    passed, text = outcome(
+        "hw1", **{**hw1, "hw1_runs": unfair, "hw1_verdict": verdict(unfair, "without conv5")}
+    )
     assert not passed and "differ in their augmentation" in text
     # the lesson's cells not run (a restarted kernel): say so instead of failing obscurely
-    result = grader.check("hw1", {**hw1, **{k: v for k, v in MAIN_TEXT.items() if k != "multiply_adds"}})
-    assert not result.passed and "`multiply_adds` is not defined: run the lesson's cells" in repr(result)
+    result = grader.check(
+        "hw1", {**hw1, **{k: v for k, v in MAIN_TEXT.items() if k != "multiply_adds"}}
+    )
+    assert not result.passed and "`multiply_adds` is not defined: run the lesson's cells" in repr(
+        result
+    )
 
 
 def no_padding_coverage(model):
@@ -186,19 +267,32 @@ def no_padding_coverage(model):
 def hw2(tiny):
     model = make_strided()
     runs = brief(tiny, make_strided, "strided")
-    return {"hw2_model": model, "hw2_runs": runs, "hw2_verdict": verdict(runs, "strided"),
-            "hw2_parameters": mc.count_parameters(model), "hw2_fits": mc.count_parameters(model) < 8_000,
-            "hw2_multiply_adds": multiply_adds(model).sum(), "hw2_receptive_field": mc.receptive_field_table(model),
-            "hw2_coverage": coverage(model)}
+    return {
+        "hw2_model": model,
+        "hw2_runs": runs,
+        "hw2_verdict": verdict(runs, "strided"),
+        "hw2_parameters": mc.count_parameters(model),
+        "hw2_fits": mc.count_parameters(model) < 8_000,
+        "hw2_multiply_adds": multiply_adds(model).sum(),
+        "hw2_receptive_field": mc.receptive_field_table(model),
+        "hw2_coverage": coverage(model),
+    }
 
 
 def test_hw2(tiny, hw2) -> None:
     assert timed(grader, "hw2", {**MAIN_TEXT, **hw2}) == (True, "hw2: passed (7 checks)")
-    all_mutations_fail(grader, "hw2", {**MAIN_TEXT, **hw2}, "hw2_runs", recipes.of("04_cnn_budget", "hw2"),
-                       changes={"parameters"})
+    all_mutations_fail(
+        grader,
+        "hw2",
+        {**MAIN_TEXT, **hw2},
+        "hw2_runs",
+        recipes.of("04_cnn_budget", "hw2"),
+        changes={"parameters"},
+    )
     passed, text = outcome("hw2", **{**hw2, "hw2_fits": "False"})
     assert not passed and "`hw2_fits` should be True or False (a bool), not a str ('False')" in text
-    assert hw2["hw2_fits"] is False   # the strided model is over the budget: the check reads it from the model
+    # the strided model is over the budget: the check reads it from the model
+    assert hw2["hw2_fits"] is False
     # stride left at 1: the convolution does not downsample
     passed, text = outcome("hw2", **{**hw2, "hw2_model": make_strided(stride=1)})
     assert not passed and "has stride 1" in text
@@ -211,13 +305,22 @@ def test_hw2(tiny, hw2) -> None:
     passed, text = outcome("hw2", **{**hw2, "hw2_fits": True})
     assert not passed and "`hw2_fits` = True does not agree" in text
     # the parameters and multiply-adds of the budget CNN, not of the strided model
-    passed, text = outcome("hw2", **{**hw2, "hw2_parameters": mc.count_parameters(make_budget_cnn())})
+    passed, text = outcome(
+        "hw2", **{**hw2, "hw2_parameters": mc.count_parameters(make_budget_cnn())}
+    )
     assert not passed and "`hw2_parameters` is the budget CNN's count" in text
-    passed, text = outcome("hw2", **{**hw2, "hw2_multiply_adds": multiply_adds(make_budget_cnn()).sum()})
+    passed, text = outcome(
+        "hw2", **{**hw2, "hw2_multiply_adds": multiply_adds(make_budget_cnn()).sum()}
+    )
     assert not passed and "`hw2_multiply_adds` is the budget CNN's count" in text
     # the receptive field of another model, and a coverage that forgets the padding
-    passed, text = outcome("hw2", **{**hw2, "hw2_receptive_field": mc.receptive_field_table(make_budget_cnn())})
-    assert not passed and "`hw2_receptive_field` does not agree with mc.receptive_field_table(hw2_model)" in text
+    passed, text = outcome(
+        "hw2", **{**hw2, "hw2_receptive_field": mc.receptive_field_table(make_budget_cnn())}
+    )
+    assert (
+        not passed
+        and "`hw2_receptive_field` does not agree with mc.receptive_field_table(hw2_model)" in text
+    )
     passed, text = outcome("hw2", **{**hw2, "hw2_coverage": no_padding_coverage(hw2["hw2_model"])})
     assert not passed and "`hw2_coverage` does not agree with coverage(hw2_model)" in text
     # the verdict of someone else's table
@@ -225,11 +328,15 @@ def test_hw2(tiny, hw2) -> None:
     assert not passed and "`hw2_verdict`" in text and "row 'strided'" in text
     # the variant trained without augmentation: two things change at once
     unfair = brief(tiny, make_strided, "strided", augmentation=(True, False))
-    passed, text = outcome("hw2", **{**hw2, "hw2_runs": unfair, "hw2_verdict": verdict(unfair, "strided")})
+    passed, text = outcome(
+        "hw2", **{**hw2, "hw2_runs": unfair, "hw2_verdict": verdict(unfair, "strided")}
+    )
     assert not passed and "differ in their augmentation" in text
     # runs of another model than hw2_model: the stride-1 convolution trained, the stride-2 one reported
     stride1 = brief(tiny, lambda: make_strided(stride=1), "strided")
-    passed, text = outcome("hw2", **{**hw2, "hw2_runs": stride1, "hw2_verdict": verdict(stride1, "strided")})
+    passed, text = outcome(
+        "hw2", **{**hw2, "hw2_runs": stride1, "hw2_verdict": verdict(stride1, "strided")}
+    )
     assert not passed and "does not train a model like hw2_model" in text
 
 
@@ -250,20 +357,33 @@ def hw3(tiny, one_thread):
     from mnist_course.checks import runner
 
     batch = tiny.x_train[:BATCH_SIZE]
-    (_, augment_ms), (_, step_ms) = runner.load(grader.tests_dir / "hw3.py").measured(batch, make_budget_cnn)
-    return {"hw3_batch": batch, "hw3_augment_ms": augment_ms, "hw3_step_ms": step_ms,
-            "hw3_share": augment_ms / (augment_ms + step_ms)}
+    (_, augment_ms), (_, step_ms) = runner.load(grader.tests_dir / "hw3.py").measured(
+        batch, make_budget_cnn
+    )
+    return {
+        "hw3_batch": batch,
+        "hw3_augment_ms": augment_ms,
+        "hw3_step_ms": step_ms,
+        "hw3_share": augment_ms / (augment_ms + step_ms),
+    }
 
 
 def test_hw3(tiny, hw3, one_thread) -> None:
-    assert timed(grader, "hw3", {**MAIN_TEXT, "data": tiny, **hw3}) == (True, "hw3: passed (3 checks)")
+    assert timed(grader, "hw3", {**MAIN_TEXT, "data": tiny, **hw3}) == (
+        True,
+        "hw3: passed (3 checks)",
+    )
     a, b = hw3["hw3_augment_ms"], hw3["hw3_step_ms"]
     env = {"data": tiny, **hw3}
     # a share rounded to two decimals, and NumPy's numbers, are right too
     assert outcome("hw3", **{**env, "hw3_share": round(a / (a + b), 2)})[0]
-    assert outcome("hw3", **{**env, "hw3_augment_ms": np.float64(a), "hw3_share": np.float32(a / (a + b))})[0]
+    assert outcome(
+        "hw3", **{**env, "hw3_augment_ms": np.float64(a), "hw3_share": np.float32(a / (a + b))}
+    )[0]
     # the augmentation's time divided by the step's alone
-    passed, text = outcome("hw3", **{**env, "hw3_augment_ms": 2.0, "hw3_step_ms": 8.0, "hw3_share": 0.25})
+    passed, text = outcome(
+        "hw3", **{**env, "hw3_augment_ms": 2.0, "hw3_step_ms": 8.0, "hw3_share": 0.25}
+    )
     assert not passed and "divide by their sum" in text
     # a percentage instead of a fraction
     passed, text = outcome("hw3", **{**env, "hw3_share": 100 * a / (a + b)})
@@ -272,11 +392,23 @@ def test_hw3(tiny, hw3, one_thread) -> None:
     passed, text = outcome("hw3", **{**env, "hw3_share": a / (a + b) + 0.05})
     assert not passed and "does not agree with your own timings" in text
     # invented timings, and times in seconds instead of milliseconds: the check measures both itself
-    for wrong in [{"hw3_augment_ms": 1000 * a, "hw3_step_ms": b}, {"hw3_augment_ms": a, "hw3_step_ms": b / 50},
-                  {"hw3_augment_ms": a / 1000, "hw3_step_ms": b / 1000}]:
-        passed, text = outcome("hw3", **{**env, **wrong, "hw3_share": wrong["hw3_augment_ms"] / (
-            wrong["hw3_augment_ms"] + wrong["hw3_step_ms"])})
-        assert not passed and "takes" in text and "here and now" in text and "mc.time_ms" in text, text
+    for wrong in [
+        {"hw3_augment_ms": 1000 * a, "hw3_step_ms": b},
+        {"hw3_augment_ms": a, "hw3_step_ms": b / 50},
+        {"hw3_augment_ms": a / 1000, "hw3_step_ms": b / 1000},
+    ]:
+        passed, text = outcome(
+            "hw3",
+            **{
+                **env,
+                **wrong,
+                "hw3_share": wrong["hw3_augment_ms"]
+                / (wrong["hw3_augment_ms"] + wrong["hw3_step_ms"]),
+            },
+        )
+        assert not passed and "takes" in text and "here and now" in text and "mc.time_ms" in text, (
+            text
+        )
     # the timing of the wrong thing: augment on one image instead of a training batch
     passed, text = outcome("hw3", **{**env, "hw3_batch": tiny.x_train[:1]})
     assert not passed and "`hw3_batch` has the shape (1, 1, 28, 28)" in text

@@ -29,9 +29,13 @@ def copy_raw(raw_dir: Path, root: Path) -> Path:
 
 # --- the split -----------------------------------------------------------------------------------
 
+
 def test_split_sizes_types_and_range(mnist: mc.MNISTSplits) -> None:
-    for x, y, n in [(mnist.x_train, mnist.y_train, 50_000), (mnist.x_val, mnist.y_val, 10_000),
-                    (mnist.x_test, mnist.y_test, 10_000)]:
+    for x, y, n in [
+        (mnist.x_train, mnist.y_train, 50_000),
+        (mnist.x_val, mnist.y_val, 10_000),
+        (mnist.x_test, mnist.y_test, 10_000),
+    ]:
         assert x.shape == (n, 1, 28, 28) and x.dtype == torch.float32
         assert y.shape == (n,) and y.dtype == torch.int64
         assert 0 <= x.min() and x.max() <= 1 and x.max() > 0.99
@@ -66,8 +70,15 @@ def test_subset_and_repr(mnist: mc.MNISTSplits) -> None:
 
 def test_train_plus_val_is_the_refit_training_set(mnist: mc.MNISTSplits) -> None:
     full = mnist.train_plus_val()
-    assert (len(full.y_train), len(full.x_train), len(full.y_val), len(full.x_val)) == (60_000, 60_000, 0, 0)
-    assert torch.equal(full.x_train[:50_000], mnist.x_train) and torch.equal(full.y_train[50_000:], mnist.y_val)
+    assert (len(full.y_train), len(full.x_train), len(full.y_val), len(full.x_val)) == (
+        60_000,
+        60_000,
+        0,
+        0,
+    )
+    assert torch.equal(full.x_train[:50_000], mnist.x_train) and torch.equal(
+        full.y_train[50_000:], mnist.y_val
+    )
     assert full.x_val.shape[1:] == (1, 28, 28) and torch.equal(full.x_test, mnist.x_test)
     assert "train=60,000, val=0" in repr(full)
 
@@ -80,9 +91,11 @@ def test_normalize_uses_mnist_statistics(mnist: mc.MNISTSplits) -> None:
 
 # --- where the files come from (downloads: tests/test_download.py) ----------------------------
 
+
 @pytest.mark.parametrize("layout", ["parent", "MNIST folder"])
-def test_root_in_either_layout_and_env_var(raw_dir: Path, tmp_path: Path, empty_cache: Path,
-                                           monkeypatch: pytest.MonkeyPatch, layout: str) -> None:
+def test_root_in_either_layout_and_env_var(
+    raw_dir: Path, tmp_path: Path, empty_cache: Path, monkeypatch: pytest.MonkeyPatch, layout: str
+) -> None:
     copy_raw(raw_dir, tmp_path / "data")
     root = tmp_path / "data" if layout == "parent" else tmp_path / "data" / "MNIST"
     assert mc.find_mnist(root) == tmp_path / "data" / "MNIST" / "raw"
@@ -91,12 +104,16 @@ def test_root_in_either_layout_and_env_var(raw_dir: Path, tmp_path: Path, empty_
     assert not empty_cache.exists()  # found without touching the cache
 
 
-def test_checksum_failure_names_the_file_and_leaves_it(raw_dir: Path, tmp_path: Path, empty_cache: Path) -> None:
+def test_checksum_failure_names_the_file_and_leaves_it(
+    raw_dir: Path, tmp_path: Path, empty_cache: Path
+) -> None:
     raw = copy_raw(raw_dir, tmp_path / "data")
     damaged = raw / "t10k-labels-idx1-ubyte.gz"
     damaged.write_bytes(damaged.read_bytes()[:-10])
     before = md5(damaged)
-    with pytest.raises(mc.DataError, match="t10k-labels-idx1-ubyte.gz fails its md5 check") as error:
+    with pytest.raises(
+        mc.DataError, match="t10k-labels-idx1-ubyte.gz fails its md5 check"
+    ) as error:
         mc.load_mnist(tmp_path / "data")
     assert "fresh copy" in str(error.value)
     assert damaged.exists() and md5(damaged) == before  # neither deleted nor overwritten
@@ -129,6 +146,7 @@ def test_cache_dir_is_per_user() -> None:
 
 # --- batches and augmentation ----------------------------------------------------------------
 
+
 def test_batches_cover_every_example_once_and_keep_the_last() -> None:
     x, y = torch.arange(10.0).view(10, 1), torch.arange(10)
     out = list(mc.batches(x, y, 4, generator=torch.Generator().manual_seed(0)))
@@ -143,7 +161,9 @@ def test_batches_reshuffle_each_epoch_and_repeat_with_a_seed() -> None:
     g = torch.Generator().manual_seed(1)
     first, second = (torch.cat([b for _, b in mc.batches(x, y, 32, generator=g)]) for _ in range(2))
     assert not torch.equal(first, second)
-    again = torch.cat([b for _, b in mc.batches(x, y, 32, generator=torch.Generator().manual_seed(1))])
+    again = torch.cat(
+        [b for _, b in mc.batches(x, y, 32, generator=torch.Generator().manual_seed(1))]
+    )
     assert torch.equal(first, again)
     assert torch.equal(torch.cat([b for _, b in mc.batches(x, y, 32, shuffle=False)]), y)
     with pytest.raises(ValueError, match="batch_size"):
@@ -152,7 +172,9 @@ def test_batches_reshuffle_each_epoch_and_repeat_with_a_seed() -> None:
 
 def test_random_affine_keeps_shape_and_differs_per_sample(mnist: mc.MNISTSplits) -> None:
     x = mnist.x_train[:1].repeat(64, 1, 1, 1)
-    out = mc.random_affine(x, degrees=15, translate=0.1, scale=(0.9, 1.1), generator=torch.Generator().manual_seed(0))
+    out = mc.random_affine(
+        x, degrees=15, translate=0.1, scale=(0.9, 1.1), generator=torch.Generator().manual_seed(0)
+    )
     assert out.shape == x.shape and out.dtype == x.dtype
     assert 0 <= out.min() and out.max() <= 1
     flat = out.flatten(1)
@@ -171,4 +193,3 @@ def test_random_affine_shifts_by_the_drawn_amount() -> None:
     shifted = mc.random_affine(x, degrees=0, translate=0.25 + 1e-9)  # at most 7 pixels
     row, col = divmod(int(shifted.flatten().argmax()), 28)
     assert max(abs(row - 14), abs(col - 14)) <= 7 and shifted.sum() > 0.9
-

@@ -57,13 +57,17 @@ def site(published_build: object) -> Path:
     folder = published_build.site
     assert (folder / "demo.html").is_file(), "the Pages build has no demo.html"
     for name in RUNTIME:
-        assert (folder / "demo" / "ort" / name).is_file(), f"the Pages build has no demo/ort/{name} (ONNX Runtime Web)"
+        assert (folder / "demo" / "ort" / name).is_file(), (
+            f"the Pages build has no demo/ort/{name} (ONNX Runtime Web)"
+        )
     for name in MODELS.values():
-        assert (folder / "notebooks" / "models" / name).is_file(), \
+        assert (folder / "notebooks" / "models" / name).is_file(), (
             f"the Pages build has no notebooks/models/{name} (lessons 1 and 4 export it; commit it)"
+        )
     for name in FEATURE_MAPS:
-        assert (folder / "demo" / "feature-maps" / name).is_file(), \
+        assert (folder / "demo" / "feature-maps" / name).is_file(), (
             f"the Pages build has no demo/feature-maps/{name} (tools/site_assets.py derives it)"
+        )
     return folder
 
 
@@ -100,13 +104,18 @@ class Page:
         self.outside: list[str] = []
         self.requests: list[str] = []
         self.context = browser.new_context(**context) if context else None
-        self.page = (self.context.new_page() if context else
-                     browser.new_page(viewport={"width": 1280, "height": 1000}))
+        self.page = (
+            self.context.new_page()
+            if context
+            else browser.new_page(viewport={"width": 1280, "height": 1000})
+        )
         self.page.set_default_timeout(30_000)
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.on("requestfailed", lambda r: self.errors.append(f"request failed: {r.url} ({r.failure})"))
+        self.page.on(
+            "requestfailed", lambda r: self.errors.append(f"request failed: {r.url} ({r.failure})")
+        )
 
         def route(route: object) -> None:
             url = urlsplit(route.request.url)
@@ -130,7 +139,8 @@ class Page:
         mouse.move(box["x"] + points[0][0] * sx, box["y"] + points[0][1] * sy)
         mouse.down()
         for x, y in points[1:]:
-            mouse.move(box["x"] + x * sx, box["y"] + y * sy)  # one pointermove per point: the page draws straight lines between them
+            # one pointermove per point: the page draws straight lines between them
+            mouse.move(box["x"] + x * sx, box["y"] + y * sy)
         mouse.up()
 
     def answer(self) -> dict[str, list[float]]:
@@ -139,7 +149,9 @@ class Page:
             [...document.querySelectorAll(`#demo-bars-${k} .demo-value`)].map(e => e.textContent)]))""")
 
     def wait_for_prediction(self, after: int) -> None:
-        self.page.wait_for_function(f"window.mnistDemo.stats.predictions > {after} && !window.mnistDemo.busy()")
+        self.page.wait_for_function(
+            f"window.mnistDemo.stats.predictions > {after} && !window.mnistDemo.busy()"
+        )
 
     def draw(self, digit: int) -> None:
         """Clear, draw DIGITS[digit] with the mouse and wait for the models' answer."""
@@ -149,7 +161,9 @@ class Page:
             self.stroke(stroke)
         self.wait_for_prediction(before)
 
-    def toucher(self, locator: str = "#demo-canvas") -> Callable[[str, list[tuple[float, float]]], None]:
+    def toucher(
+        self, locator: str = "#demo-canvas"
+    ) -> Callable[[str, list[tuple[float, float]]], None]:
         """touch(kind, points): touch events through Chrome's DevTools protocol, as a touch screen sends
         them, at `points` in the 280 x 280 canvas' own pixels (another element: CSS pixels of its box,
         measured once here)."""
@@ -159,8 +173,12 @@ class Page:
         scale = box["width"] / 280 if locator == "#demo-canvas" else 1
 
         def touch(kind: str, points: list[tuple[float, float]]) -> None:
-            touch_points = [{"x": box["x"] + x * scale, "y": box["y"] + y * scale, "id": i} for i, (x, y) in enumerate(points)]
+            touch_points = [
+                {"x": box["x"] + x * scale, "y": box["y"] + y * scale, "id": i}
+                for i, (x, y) in enumerate(points)
+            ]
             self._cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": touch_points})
+
         return touch
 
     def close(self) -> None:
@@ -172,7 +190,10 @@ def polyline(*points: tuple[float, float]) -> list[tuple[float, float]]:
 
 
 def ellipse(cx: float, cy: float, rx: float, ry: float, n: int = 36) -> list[tuple[float, float]]:
-    return [(cx + rx * math.sin(2 * math.pi * i / n), cy - ry * math.cos(2 * math.pi * i / n)) for i in range(n + 1)]
+    return [
+        (cx + rx * math.sin(2 * math.pi * i / n), cy - ry * math.cos(2 * math.pi * i / n))
+        for i in range(n + 1)
+    ]
 
 
 # Handwritten shapes, in canvas pixels (280 x 280): what a student draws with the mouse.
@@ -203,9 +224,12 @@ def test_page_loads_offline_without_errors(demo: Page, site_url: str) -> None:
     assert demo.errors == []
     assert demo.outside == []
     for name in [*RUNTIME, MODELS["mlp"], *FEATURE_MAPS]:
-        assert any(url.endswith("/" + name) for url in demo.requests), f"{name} was not loaded from the site"
-    assert not any(url.endswith("/" + MODELS["cnn"]) for url in demo.requests), \
+        assert any(url.endswith("/" + name) for url in demo.requests), (
+            f"{name} was not loaded from the site"
+        )
+    assert not any(url.endswith("/" + MODELS["cnn"]) for url in demo.requests), (
         "the page runs the CNN's feature-map copy: loading lesson4_cnn.onnx too doubles the download"
+    )
     assert all(urlsplit(u).hostname == "127.0.0.1" for u in demo.requests if u.startswith("http"))
 
 
@@ -219,10 +243,15 @@ def test_page_weight(demo: Page, site: Path) -> None:
     """The whole page (HTML, styles, scripts, runtime, models) stays within 1 MB of what it loaded
     before the glass box; the runtime and models under 25 MB."""
     total = page_bytes(site, demo.requests)
-    print(f"\nthe page loads {total:,} bytes: {total - PAGE_BYTES_BEFORE:+,} against {PAGE_BYTES_BEFORE:,} before the glass box")
+    print(
+        f"\nthe page loads {total:,} bytes: {total - PAGE_BYTES_BEFORE:+,} against {PAGE_BYTES_BEFORE:,} before the glass box"
+    )
     assert total <= PAGE_BYTES_BEFORE + 1_000_000
-    files = ([site / "demo" / "ort" / n for n in RUNTIME] + [site / "notebooks" / "models" / MODELS["mlp"]]
-             + [site / "demo" / "feature-maps" / n for n in FEATURE_MAPS])
+    files = (
+        [site / "demo" / "ort" / n for n in RUNTIME]
+        + [site / "notebooks" / "models" / MODELS["mlp"]]
+        + [site / "demo" / "feature-maps" / n for n in FEATURE_MAPS]
+    )
     assert sum(f.stat().st_size for f in files) < 25e6
 
 
@@ -233,18 +262,23 @@ def test_predict_matches_onnx_runtime_on_test_images(demo: Page, site: Path) -> 
     x = mc.load_mnist().x_test[:200]
     pixels = x.reshape(200, 784).numpy()
     start = time.perf_counter()
-    probs = demo.page.evaluate("""async (images) => {
+    probs = demo.page.evaluate(
+        """async (images) => {
         const out = {cnn: [], mlp: []};
         for (const image of images) {
             const p = await window.mnistDemo.predict(Float32Array.from(image));
             out.cnn.push(p.cnn); out.mlp.push(p.mlp);
         }
         return out;
-    }""", pixels.tolist())
+    }""",
+        pixels.tolist(),
+    )
     seconds = time.perf_counter() - start
     print(f"\nbrowser: 200 images through both models in {seconds:.2f} s")
     for key, name in MODELS.items():
-        session = ort.InferenceSession(str(site / "notebooks" / "models" / name), providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(
+            str(site / "notebooks" / "models" / name), providers=["CPUExecutionProvider"]
+        )
         logits = session.run(["logits"], {"pixels": x.numpy()})[0]
         expected = np.exp(logits - logits.max(1, keepdims=True))
         expected /= expected.sum(1, keepdims=True)
@@ -256,7 +290,9 @@ def test_predict_matches_onnx_runtime_on_test_images(demo: Page, site: Path) -> 
 
 
 def test_predict_rejects_bad_input(demo: Page) -> None:
-    message = demo.page.evaluate("window.mnistDemo.predict([0, 1]).then(() => 'resolved', e => e.message)")
+    message = demo.page.evaluate(
+        "window.mnistDemo.predict([0, 1]).then(() => 'resolved', e => e.message)"
+    )
     assert "Float32Array of 784" in message
 
 
@@ -267,14 +303,21 @@ def test_drawn_digit_is_read_by_the_cnn(demo: Page, digit: int) -> None:
     for stroke in DIGITS[digit]:
         demo.stroke(stroke)
     demo.wait_for_prediction(before)
-    assert demo.page.locator("#demo-answer-cnn").inner_text().startswith(f"{digit} ("), demo.answer()
+    assert demo.page.locator("#demo-answer-cnn").inner_text().startswith(f"{digit} ("), (
+        demo.answer()
+    )
     # The 28 x 28 input is MNIST-like: ink in a box of at most 20 x 20, centre of mass at (14, 14).
-    image = np.array(demo.page.evaluate("Array.from(window.mnistDemo.preprocess())")).reshape(28, 28)
+    image = np.array(demo.page.evaluate("Array.from(window.mnistDemo.preprocess())")).reshape(
+        28, 28
+    )
     rows, cols = np.nonzero(image)
     height, width = np.ptp(rows) + 1, np.ptp(cols) + 1
     assert 18 <= max(height, width) <= 20, (height, width)  # the longer side scaled to 20 pixels
     mass = image.sum()
-    centre = ((image.sum(1) * np.arange(28)).sum() / mass, (image.sum(0) * np.arange(28)).sum() / mass)
+    centre = (
+        (image.sum(1) * np.arange(28)).sum() / mass,
+        (image.sum(0) * np.arange(28)).sum() / mass,
+    )
     assert np.allclose(centre, 14, atol=0.5), centre
     assert demo.errors == []
     if digit == 7:
@@ -300,14 +343,18 @@ def test_centring_switch(demo: Page) -> None:
     demo.stroke(polyline((40, 20), (35, 70), (30, 120)))  # a 1 in the top-left corner
     before = demo.page.evaluate("window.mnistDemo.stats.predictions")
     demo.page.uncheck("#demo-centre")
-    image = np.array(demo.page.evaluate("Array.from(window.mnistDemo.preprocess())")).reshape(28, 28)
+    image = np.array(demo.page.evaluate("Array.from(window.mnistDemo.preprocess())")).reshape(
+        28, 28
+    )
     rows, cols = np.nonzero(image)
     assert cols.mean() < 8 and rows.mean() < 12
     demo.wait_for_prediction(before)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     demo.page.locator("#mnist-demo").screenshot(path=str(ARTIFACTS / "demo-not-centred.png"))
     demo.page.check("#demo-centre")
-    image = np.array(demo.page.evaluate("Array.from(window.mnistDemo.preprocess())")).reshape(28, 28)
+    image = np.array(demo.page.evaluate("Array.from(window.mnistDemo.preprocess())")).reshape(
+        28, 28
+    )
     rows, cols = np.nonzero(image)
     assert abs(cols.mean() - 14) < 1.5 and abs(rows.mean() - 14) < 1.5
 
@@ -325,8 +372,11 @@ def test_clear_empties_canvas_and_bars(demo: Page) -> None:
     assert ink == 0
     answer = demo.answer()
     assert answer == {"cnn": [""] * 10, "mlp": [""] * 10}
-    widths = demo.page.evaluate("[...document.querySelectorAll('.demo-bar')].map(e => e.style.width)")
-    assert len(widths) == 30 and all(float(w.rstrip("%")) == 0 for w in widths), widths  # CNN, MLP, own model
+    widths = demo.page.evaluate(
+        "[...document.querySelectorAll('.demo-bar')].map(e => e.style.width)"
+    )
+    # CNN, MLP, own model
+    assert len(widths) == 30 and all(float(w.rstrip("%")) == 0 for w in widths), widths
     assert demo.page.locator("#demo-answer-cnn").inner_text() == "–"
     # Keyboard: focus the canvas, draw nothing, Escape also clears (after a stroke).
     demo.stroke(DIGITS[1][0])
@@ -338,8 +388,10 @@ def test_clear_empties_canvas_and_bars(demo: Page) -> None:
 
 def _ink(page: object, x: float, y: float) -> int:
     """The red value (0 black .. 255 white ink) of the canvas pixel at (x, y), canvas pixels."""
-    return page.evaluate(f"document.getElementById('demo-canvas').getContext('2d')"
-                         f".getImageData({int(x)}, {int(y)}, 1, 1).data[0]")
+    return page.evaluate(
+        f"document.getElementById('demo-canvas').getContext('2d')"
+        f".getImageData({int(x)}, {int(y)}, 1, 1).data[0]"
+    )
 
 
 def test_a_second_finger_does_not_pull_the_stroke(phone: Page) -> None:
@@ -359,7 +411,9 @@ def test_a_second_finger_does_not_pull_the_stroke(phone: Page) -> None:
     page.wait_for_function("!window.mnistDemo.busy()")
     assert _ink(page, 70, 100) > 200, "the first finger's stroke was not drawn"
     assert _ink(page, 232, 231) == 0, "the second finger drew a dot"
-    assert _ink(page, (85 + 232) / 2, (160 + 231) / 2) == 0, "a line was drawn towards the second finger"
+    assert _ink(page, (85 + 232) / 2, (160 + 231) / 2) == 0, (
+        "a line was drawn towards the second finger"
+    )
 
 
 def test_opened_from_a_file_it_says_how_to_serve_it(browser: object, site: Path) -> None:
@@ -367,7 +421,9 @@ def test_opened_from_a_file_it_says_how_to_serve_it(browser: object, site: Path)
     page = browser.new_page()
     try:
         page.goto((site / "demo.html").resolve().as_uri())
-        page.wait_for_function("document.getElementById('demo-status').textContent.includes('make serve')")
+        page.wait_for_function(
+            "document.getElementById('demo-status').textContent.includes('make serve')"
+        )
         assert "file://" in page.locator("#demo-status").inner_text()
     finally:
         page.close()
@@ -377,8 +433,10 @@ def test_on_a_phone_both_answers_stay_in_view_while_drawing(phone: Page) -> None
     """390 x 844: with the drawing area scrolled to the top of the screen (under the navbar), both
     models' bars and the status line are on screen too, so that a finger drawing sees the answers."""
     page = phone.page
-    page.evaluate("window.scrollTo(0, document.getElementById('demo-canvas').getBoundingClientRect().top"
-                  " + window.scrollY - 70)")
+    page.evaluate(
+        "window.scrollTo(0, document.getElementById('demo-canvas').getBoundingClientRect().top"
+        " + window.scrollY - 70)"
+    )
     page.wait_for_timeout(300)
     boxes = page.evaluate("""['demo-canvas', 'demo-bars-cnn', 'demo-bars-mlp', 'demo-status'].map(id => {
         const r = document.getElementById(id).getBoundingClientRect();
@@ -403,8 +461,12 @@ def pytorch_feature_maps(model: object, x: object) -> dict[str, np.ndarray]:
     import torch
 
     out = {}
-    handles = [model.get_submodule(f"conv{i}").register_forward_hook(
-        lambda m, inputs, output, name=f"conv{i}.0": out.__setitem__(name, output.numpy())) for i in range(1, 6)]
+    handles = [
+        model.get_submodule(f"conv{i}").register_forward_hook(
+            lambda m, inputs, output, name=f"conv{i}.0": out.__setitem__(name, output.numpy())
+        )
+        for i in range(1, 6)
+    ]
     try:
         with torch.no_grad():
             model(x)
@@ -414,19 +476,26 @@ def pytorch_feature_maps(model: object, x: object) -> dict[str, np.ndarray]:
     return out
 
 
-def test_feature_maps_equal_pytorch_hooks(demo: Page, lesson4_cnn: object, mnist: mc.MNISTSplits) -> None:
+def test_feature_maps_equal_pytorch_hooks(
+    demo: Page, lesson4_cnn: object, mnist: mc.MNISTSplits
+) -> None:
     """On fixed MNIST test digits, every feature map the page computes (in ONNX Runtime Web, from the
     feature-map copy of lesson4_cnn.onnx) equals PyTorch's on lesson 4's saved model within 1e-4."""
     x = mnist.x_test[:8]
     expected = pytorch_feature_maps(lesson4_cnn, x)
-    maps = demo.page.evaluate("""async (images) => { const out = [];
+    maps = demo.page.evaluate(
+        """async (images) => { const out = [];
         for (const image of images) out.push(await window.mnistDemo.featureMaps(Float32Array.from(image)));
-        return out; }""", x.reshape(8, 784).tolist())
+        return out; }""",
+        x.reshape(8, 784).tolist(),
+    )
     worst = 0.0
     for k, image_maps in enumerate(maps):
         assert list(image_maps) == list(expected)
         for name, got in image_maps.items():
-            got = np.array(got["data"], dtype=np.float32).reshape(got["channels"], got["size"], got["size"])
+            got = np.array(got["data"], dtype=np.float32).reshape(
+                got["channels"], got["size"], got["size"]
+            )
             assert got.shape == expected[name][k].shape, name
             worst = max(worst, float(np.abs(got - expected[name][k]).max()))
     print(f"\nfeature maps, page vs PyTorch hooks, 8 test images: max |difference| {worst:.1e}")
@@ -441,7 +510,15 @@ def expected_window(table: object, name: str, row: int, col: int) -> dict:
     start = -int((upto["p"] * upto["j_in"]).sum())
     r, j = int(upto.iloc[-1]["r_out"]), int(upto.iloc[-1]["j_out"])
     span = lambda i: [max(start + i * j, 0), min(start + i * j + r - 1, 27)]  # noqa: E731
-    return {"layer": name, "row": row, "col": col, "r": r, "j": j, "rows": span(row), "cols": span(col)}
+    return {
+        "layer": name,
+        "row": row,
+        "col": col,
+        "r": r,
+        "j": j,
+        "rows": span(row),
+        "cols": span(col),
+    }
 
 
 def shown_window(page: object) -> dict:
@@ -450,8 +527,10 @@ def shown_window(page: object) -> dict:
     box = page.locator("#demo-field-window").bounding_box()
     px = field["width"] / 28
     lo = lambda a, b: round((a - b) / px)  # noqa: E731
-    return {"rows": [lo(box["y"], field["y"]), lo(box["y"] + box["height"], field["y"]) - 1],
-            "cols": [lo(box["x"], field["x"]), lo(box["x"] + box["width"], field["x"]) - 1]}
+    return {
+        "rows": [lo(box["y"], field["y"]), lo(box["y"] + box["height"], field["y"]) - 1],
+        "cols": [lo(box["x"], field["x"]), lo(box["x"] + box["width"], field["x"]) - 1],
+    }
 
 
 def check_field(page: object, want: dict) -> None:
@@ -474,13 +553,18 @@ def test_receptive_field_on_hover_and_with_arrow_keys(demo: Page) -> None:
     demo.draw(7)
     layers = page.locator("#demo-layers .fm-layer")
     assert layers.count() == 5
-    for index, (name, n) in enumerate([("conv1.0", 26), ("conv2.0", 11), ("conv3.0", 9), ("conv4.0", 7), ("conv5.0", 5)]):
+    for index, (name, n) in enumerate(
+        [("conv1.0", 26), ("conv2.0", 11), ("conv3.0", 9), ("conv4.0", 7), ("conv5.0", 5)]
+    ):
         assert layers.nth(index).locator("h3").inner_text().startswith(name)
         cell = layers.nth(index).locator("canvas").nth(index)  # a different channel in each layer
         cell.scroll_into_view_if_needed()
         box = cell.bounding_box()
         for row, col in [(0, 0), (n - 1, n - 1), (n // 2, 1)]:
-            page.mouse.move(box["x"] + (col + 0.5) * box["width"] / n, box["y"] + (row + 0.5) * box["height"] / n)
+            page.mouse.move(
+                box["x"] + (col + 0.5) * box["width"] / n,
+                box["y"] + (row + 0.5) * box["height"] / n,
+            )
             check_field(page, expected_window(table, name, row, col))
             assert f"Channel {index} here: " in page.locator("#demo-field-text").inner_text()
     # Keyboard: Tab reaches each layer's maps; focusing one shows its centre, the arrows move (and stop at the edge).
@@ -526,14 +610,21 @@ def test_own_model_loads_and_answers(demo: Page, mnist: mc.MNISTSplits, tmp_path
     model = nn.Sequential(mc.Normalize(), nn.Flatten(), nn.Linear(784, 10)).eval()
     path = mc.export_onnx(model, tmp_path / "my_model.onnx")
     demo.page.set_input_files("#demo-own-file", str(path))
-    demo.page.wait_for_function("document.getElementById('demo-own-status').textContent.includes('loaded')")
-    assert demo.page.locator("#demo-own-status").inner_text() == \
-        "my_model.onnx loaded: its answer is shown next to the course's models."
+    demo.page.wait_for_function(
+        "document.getElementById('demo-own-status').textContent.includes('loaded')"
+    )
+    assert (
+        demo.page.locator("#demo-own-status").inner_text()
+        == "my_model.onnx loaded: its answer is shown next to the course's models."
+    )
     assert demo.page.locator("#demo-model-own").is_visible()
     x = mnist.x_test[:20]
-    probs = demo.page.evaluate("""async (images) => { const out = [];
+    probs = demo.page.evaluate(
+        """async (images) => { const out = [];
         for (const image of images) out.push((await window.mnistDemo.predict(Float32Array.from(image))).own);
-        return out; }""", x.reshape(20, 784).tolist())
+        return out; }""",
+        x.reshape(20, 784).tolist(),
+    )
     with torch.no_grad():
         expected = torch.softmax(model(x), 1).numpy()
     np.testing.assert_allclose(np.array(probs), expected, atol=1e-5)
@@ -549,38 +640,74 @@ def _onnx_bytes(input_shape: list, logits: int = 10, outputs: int = 1) -> bytes:
     from onnx import TensorProto, helper
 
     features = int(np.prod(input_shape[1:]))
-    nodes = [helper.make_node("Flatten", ["x"], ["flat"]), helper.make_node("Gemm", ["flat", "w", "b"], ["y"])]
-    weights = [helper.make_tensor("w", TensorProto.FLOAT, [features, logits], np.zeros(features * logits)),
-               helper.make_tensor("b", TensorProto.FLOAT, [logits], np.arange(logits, dtype=float))]
+    nodes = [
+        helper.make_node("Flatten", ["x"], ["flat"]),
+        helper.make_node("Gemm", ["flat", "w", "b"], ["y"]),
+    ]
+    weights = [
+        helper.make_tensor("w", TensorProto.FLOAT, [features, logits], np.zeros(features * logits)),
+        helper.make_tensor("b", TensorProto.FLOAT, [logits], np.arange(logits, dtype=float)),
+    ]
     outs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", logits])]
     if outputs == 2:
         outs.append(helper.make_tensor_value_info("flat", TensorProto.FLOAT, ["N", features]))
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, input_shape)], outs, weights)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=10).SerializeToString()
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, input_shape)],
+        outs,
+        weights,
+    )
+    return helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=10
+    ).SerializeToString()
 
 
-@pytest.mark.parametrize("name, content, message", [
-    ("random.onnx", bytes(np.random.default_rng(0).integers(0, 256, 2000, dtype=np.uint8)),
-     "random.onnx is not an ONNX model that ONNX Runtime can read (Failed to load model because protobuf parsing failed)"),
-    ("five.onnx", _onnx_bytes(["N", 1, 28, 28], logits=5),
-     "five.onnx does not fit: for one image it gives an output of shape [1, 5]; the page needs [1, 10], one logit per digit"),
-    ("flat.onnx", _onnx_bytes(["N", 784]),
-     "flat.onnx does not fit: its input has the shape [N, 784]; the page gives [N, 1, 28, 28]"),
-    ("two.onnx", _onnx_bytes(["N", 1, 28, 28], outputs=2),
-     "two.onnx does not fit: it has 2 outputs (y, flat); the page reads one, the 10 logits"),
-])
-def test_own_model_that_does_not_fit_is_refused(demo: Page, name: str, content: bytes, message: str) -> None:
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        (
+            "random.onnx",
+            bytes(np.random.default_rng(0).integers(0, 256, 2000, dtype=np.uint8)),
+            "random.onnx is not an ONNX model that ONNX Runtime can read (Failed to load model because protobuf parsing failed)",
+        ),
+        (
+            "five.onnx",
+            _onnx_bytes(["N", 1, 28, 28], logits=5),
+            "five.onnx does not fit: for one image it gives an output of shape [1, 5]; the page needs [1, 10], one logit per digit",
+        ),
+        (
+            "flat.onnx",
+            _onnx_bytes(["N", 784]),
+            "flat.onnx does not fit: its input has the shape [N, 784]; the page gives [N, 1, 28, 28]",
+        ),
+        (
+            "two.onnx",
+            _onnx_bytes(["N", 1, 28, 28], outputs=2),
+            "two.onnx does not fit: it has 2 outputs (y, flat); the page reads one, the 10 logits",
+        ),
+    ],
+)
+def test_own_model_that_does_not_fit_is_refused(
+    demo: Page, name: str, content: bytes, message: str
+) -> None:
     """A file that is not ONNX, or a model with the wrong input or output, is refused with what is
     wrong and what the page needs; the course's models (and an own model loaded before) keep working."""
     own_before = demo.page.locator("#demo-answer-own").is_visible()
-    demo.page.set_input_files("#demo-own-file", files=[{"name": name, "mimeType": "application/octet-stream",
-                                                        "buffer": content}])
-    demo.page.wait_for_function("document.getElementById('demo-own-status').classList.contains('demo-error')"
-                                f" && document.getElementById('demo-own-status').textContent.startsWith({name!r})")
+    demo.page.set_input_files(
+        "#demo-own-file",
+        files=[{"name": name, "mimeType": "application/octet-stream", "buffer": content}],
+    )
+    demo.page.wait_for_function(
+        "document.getElementById('demo-own-status').classList.contains('demo-error')"
+        f" && document.getElementById('demo-own-status').textContent.startsWith({name!r})"
+    )
     text = demo.page.locator("#demo-own-status").inner_text()
     assert text.startswith(message), text
-    assert text.endswith("Pick an ONNX file of a model that takes [N, 1, 28, 28] images with pixels in [0, 1] and "
-                         "gives 10 logits ([N, 10]), as mc.export_onnx exports the lessons' models."), text
+    assert text.endswith(
+        "Pick an ONNX file of a model that takes [N, 1, 28, 28] images with pixels in [0, 1] and "
+        "gives 10 logits ([N, 10]), as mc.export_onnx exports the lessons' models."
+    ), text
     assert demo.page.locator("#demo-answer-own").is_visible() == own_before
     probs = demo.page.evaluate("window.mnistDemo.predict(new Float32Array(784))")
     assert len(probs["cnn"]) == 10 and len(probs["mlp"]) == 10
@@ -595,14 +722,22 @@ def test_digit_in_a_corner_is_not_cut_off_with_centring_off(demo: Page) -> None:
     moved inwards just enough to stay whole in the 28 x 28 frame (same ink as centred), not cut off."""
     demo.page.click("#demo-clear")
     demo.stroke(polyline((12, 6), (10, 60), (8, 112)))
-    centred = np.array(demo.page.evaluate("Array.from(window.mnistDemo.preprocess())")).reshape(28, 28)
+    centred = np.array(demo.page.evaluate("Array.from(window.mnistDemo.preprocess())")).reshape(
+        28, 28
+    )
     demo.page.uncheck("#demo-centre")
     try:
-        corner = np.array(demo.page.evaluate("Array.from(window.mnistDemo.preprocess())")).reshape(28, 28)
+        corner = np.array(demo.page.evaluate("Array.from(window.mnistDemo.preprocess())")).reshape(
+            28, 28
+        )
     finally:
         demo.page.check("#demo-centre")
     rows, cols = np.nonzero(corner)
-    assert np.ptp(rows) + 1 == 20 and rows.min() == 0 and cols.min() == 0, (rows.min(), rows.max(), cols.min())
+    assert np.ptp(rows) + 1 == 20 and rows.min() == 0 and cols.min() == 0, (
+        rows.min(),
+        rows.max(),
+        cols.min(),
+    )
     assert corner.sum() == pytest.approx(centred.sum(), rel=1e-6)  # no ink lost at the edge
 
 
@@ -625,8 +760,11 @@ def test_clear_right_after_a_fast_flick(phone: Page) -> None:
     start = time.perf_counter()
     tap("touchStart", [(clear_box["width"] / 2, clear_box["height"] / 2)])
     tap("touchEnd", [])
-    page.wait_for_function("""window.mnistDemo.preprocess() === null
-        && document.getElementById('demo-answer-cnn').textContent === '–'""", timeout=5000)
+    page.wait_for_function(
+        """window.mnistDemo.preprocess() === null
+        && document.getElementById('demo-answer-cnn').textContent === '–'""",
+        timeout=5000,
+    )
     elapsed = time.perf_counter() - start
     print(f"\ncleared {1000 * elapsed:.0f} ms after the tap that followed a fast flick")
     assert elapsed < 0.3
@@ -654,15 +792,25 @@ def test_phone_tap_on_a_feature_map_shows_its_receptive_field(phone: Page) -> No
     cell = page.locator("#demo-layers .fm-layer").nth(3).locator("canvas").nth(2)
     cell.scroll_into_view_if_needed()
     box = cell.bounding_box()
-    page.touchscreen.tap(box["x"] + 0.9 * box["width"], box["y"] + 0.1 * box["height"])  # conv4.0: row 0, column 6
-    assert page.evaluate("window.mnistDemo.field()") == {"layer": "conv4.0", "row": 0, "col": 6, "r": 16, "j": 2,
-                                                         "rows": [0, 15], "cols": [12, 27]}
+    # conv4.0: row 0, column 6
+    page.touchscreen.tap(box["x"] + 0.9 * box["width"], box["y"] + 0.1 * box["height"])
+    assert page.evaluate("window.mnistDemo.field()") == {
+        "layer": "conv4.0",
+        "row": 0,
+        "col": 6,
+        "r": 16,
+        "j": 2,
+        "rows": [0, 15],
+        "cols": [12, 27],
+    }
     # The highlighted input stays on screen while the maps scroll under it (sticky at the top).
     field = page.locator("#demo-field").bounding_box()
     assert 0 <= field["y"] and field["y"] + field["height"] <= 844
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "demo-phone-feature-maps.png"))
-    page.evaluate("window.scrollTo(0, document.getElementById('demo-canvas').getBoundingClientRect().top + window.scrollY - 70)")
+    page.evaluate(
+        "window.scrollTo(0, document.getElementById('demo-canvas').getBoundingClientRect().top + window.scrollY - 70)"
+    )
     page.screenshot(path=str(ARTIFACTS / "demo-phone.png"))
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert phone.errors == [] and phone.outside == []
@@ -677,11 +825,16 @@ def axe_violations(page: object, published_build: object) -> list[str]:
 
     axe = site_browser.axe_script(published_build.clone, ROOT)
     page.add_script_tag(path=str(axe))
-    return [f"{v['impact']} {v['id']} at {v['nodes']}" for v in page.evaluate(AXE_RUN)
-            if v["impact"] in ("serious", "critical")]
+    return [
+        f"{v['impact']} {v['id']} at {v['nodes']}"
+        for v in page.evaluate(AXE_RUN)
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
-def test_no_serious_accessibility_violations_in_use(demo: Page, phone: Page, published_build: object) -> None:
+def test_no_serious_accessibility_violations_in_use(
+    demo: Page, phone: Page, published_build: object
+) -> None:
     """axe-core at 1280 x 900 and 390 x 844 with a digit drawn, the feature maps shown and a
     receptive field highlighted (and, on the desktop, an own model's bars and an error message)."""
     demo.page.set_viewport_size({"width": 1280, "height": 900})
@@ -702,7 +855,13 @@ def test_no_serious_accessibility_violations_in_use(demo: Page, phone: Page, pub
 
 # --- a slow phone (issue 44) ----------------------------------------------------------------------------
 
-SLOW = {"offline": False, "latency": 150, "downloadThroughput": 1.6e6 / 8, "uploadThroughput": 0.75e6 / 8}  # 1.6 Mbps, 150 ms
+# 1.6 Mbps, 150 ms
+SLOW = {
+    "offline": False,
+    "latency": 150,
+    "downloadThroughput": 1.6e6 / 8,
+    "uploadThroughput": 0.75e6 / 8,
+}
 SLOW_LOAD_BUDGET_S = 40  # measured: about 20 s with the runtime sent compressed (80 s uncompressed)
 
 
@@ -713,16 +872,26 @@ def test_runtime_is_served_compressed(site: Path, site_url: str) -> None:
     import urllib.request
 
     wasm = site / "demo" / "ort" / RUNTIME[2]
-    request = urllib.request.Request(f"{site_url}/demo/ort/{RUNTIME[2]}", headers={"Accept-Encoding": "gzip, br"})
+    request = urllib.request.Request(
+        f"{site_url}/demo/ort/{RUNTIME[2]}", headers={"Accept-Encoding": "gzip, br"}
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         body = response.read()
-        assert response.headers["Content-Encoding"] == "gzip" and response.headers["Content-Type"] == "application/wasm"
+        assert (
+            response.headers["Content-Encoding"] == "gzip"
+            and response.headers["Content-Type"] == "application/wasm"
+        )
     assert len(body) < 0.35 * wasm.stat().st_size and gzip.decompress(body) == wasm.read_bytes()
     with urllib.request.urlopen(f"{site_url}/demo/ort/{RUNTIME[2]}", timeout=60) as response:
-        assert response.headers.get("Content-Encoding") is None and len(response.read()) == wasm.stat().st_size
+        assert (
+            response.headers.get("Content-Encoding") is None
+            and len(response.read()) == wasm.stat().st_size
+        )
 
 
-def test_on_a_slow_phone_it_shows_its_loading_and_lets_you_draw(browser: object, site_url: str) -> None:
+def test_on_a_slow_phone_it_shows_its_loading_and_lets_you_draw(
+    browser: object, site_url: str
+) -> None:
     """A phone on a slow network (1.6 Mbps, 150 ms, Chrome's network throttling): the first screen says
     that the models are loading, with a progress bar that moves; a digit drawn meanwhile is answered once
     they are loaded; "Models loaded" comes within SLOW_LOAD_BUDGET_S (the README states the time)."""
@@ -737,7 +906,11 @@ def test_on_a_slow_phone_it_shows_its_loading_and_lets_you_draw(browser: object,
         page.wait_for_function("window.mnistDemo !== undefined", timeout=60_000)
         panel = page.locator("#demo-loading")
         box = panel.bounding_box()
-        assert panel.is_visible() and box["y"] >= 0 and box["y"] + box["height"] <= PHONE["viewport"]["height"], box
+        assert (
+            panel.is_visible()
+            and box["y"] >= 0
+            and box["y"] + box["height"] <= PHONE["viewport"]["height"]
+        ), box
         assert page.locator("#demo-progress-text").inner_text().startswith("Loading the models")
         page.wait_for_function("document.getElementById('demo-progress').value > 0", timeout=60_000)
         seen = page.evaluate("document.getElementById('demo-progress').value")
@@ -746,16 +919,27 @@ def test_on_a_slow_phone_it_shows_its_loading_and_lets_you_draw(browser: object,
         canvas.scroll_into_view_if_needed()
         box = canvas.bounding_box()
         for stroke in DIGITS[7]:
-            page.mouse.move(box["x"] + stroke[0][0] * box["width"] / 280, box["y"] + stroke[0][1] * box["height"] / 280)
+            page.mouse.move(
+                box["x"] + stroke[0][0] * box["width"] / 280,
+                box["y"] + stroke[0][1] * box["height"] / 280,
+            )
             page.mouse.down()
             for x, y in stroke[1:]:
-                page.mouse.move(box["x"] + x * box["width"] / 280, box["y"] + y * box["height"] / 280)
+                page.mouse.move(
+                    box["x"] + x * box["width"] / 280, box["y"] + y * box["height"] / 280
+                )
             page.mouse.up()
-        assert page.evaluate("window.mnistDemo.stats.loadedMs") is None, "loaded before the drawing: too fast to test"
-        page.wait_for_function("window.mnistDemo.stats.loadedMs !== null", timeout=SLOW_LOAD_BUDGET_S * 3000)
+        assert page.evaluate("window.mnistDemo.stats.loadedMs") is None, (
+            "loaded before the drawing: too fast to test"
+        )
+        page.wait_for_function(
+            "window.mnistDemo.stats.loadedMs !== null", timeout=SLOW_LOAD_BUDGET_S * 3000
+        )
         seconds = page.evaluate("window.mnistDemo.stats.loadedMs") / 1000
         print(f"\nat 1.6 Mbps / 150 ms on a phone, 'Models loaded' after {seconds:.1f} s")
-        page.wait_for_function("document.getElementById('demo-status').textContent.startsWith('The CNN reads')")
+        page.wait_for_function(
+            "document.getElementById('demo-status').textContent.startsWith('The CNN reads')"
+        )
         assert page.locator("#demo-status").inner_text().startswith("The CNN reads 7")
         assert not panel.is_visible()
         assert seconds < SLOW_LOAD_BUDGET_S
@@ -771,9 +955,16 @@ def test_without_webassembly_simd_it_says_so_in_plain_words(browser: object, sit
         page = context.new_page()
         page.add_init_script("WebAssembly.validate = () => false;")
         page.goto(f"{site_url}/demo.html")
-        page.wait_for_function("!document.getElementById('demo-status').textContent.startsWith('Loading')")
+        page.wait_for_function(
+            "!document.getElementById('demo-status').textContent.startsWith('Loading')"
+        )
         text = page.locator("#demo-status").inner_text()
-        assert "need WebAssembly with SIMD" in text and "Safari" in text and "backend" not in text, text
-        assert page.locator("#demo-loading").is_visible() and "SIMD" in page.locator("#demo-loading").inner_text()
+        assert (
+            "need WebAssembly with SIMD" in text and "Safari" in text and "backend" not in text
+        ), text
+        assert (
+            page.locator("#demo-loading").is_visible()
+            and "SIMD" in page.locator("#demo-loading").inner_text()
+        )
     finally:
         context.close()

@@ -73,7 +73,9 @@ class Mirrors:
                 elif mode == "wrong":
                     self.send(200, body[:2] + bytes(len(body) - 2), "application/octet-stream")
                 elif mode == "drop":
-                    self.send(200, body[: len(body) // 2], "application/octet-stream", length=len(body))
+                    self.send(
+                        200, body[: len(body) // 2], "application/octet-stream", length=len(body)
+                    )
                     self.close_connection = True
                 else:
                     self.send(500, b"unknown mode", "text/plain")
@@ -91,7 +93,9 @@ class Mirrors:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def url(self, mode: str) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/{mode}/"
@@ -110,7 +114,9 @@ def originals(raw_dir: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture
-def mirrors(originals: dict[str, bytes], empty_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mirrors]:
+def mirrors(
+    originals: dict[str, bytes], empty_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Mirrors]:
     """A running local server (stopped after the test); downloads time out after 5 s."""
     monkeypatch.setattr(data_module, "TIMEOUT", 5)
     server = Mirrors(originals)
@@ -137,24 +143,35 @@ def assert_complete_cache(cache: Path) -> None:
 
 
 @pytest.mark.parametrize("bad", ["html", "missing"])
-def test_error_page_mirror_then_a_good_one(mirrors: Mirrors, empty_cache: Path, monkeypatch: pytest.MonkeyPatch,
-                                           capfd: pytest.CaptureFixture, bad: str) -> None:
+def test_error_page_mirror_then_a_good_one(
+    mirrors: Mirrors,
+    empty_cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture,
+    bad: str,
+) -> None:
     mirrors.use(monkeypatch, bad, "good")
     start = time.perf_counter()
     assert mc.find_mnist() == empty_cache / "MNIST" / "raw"
     assert time.perf_counter() - start < 10
     assert_complete_cache(empty_cache)
-    assert mirrors.requested(bad) == sorted(mc.FILES) and mirrors.requested("good") == sorted(mc.FILES)
+    assert mirrors.requested(bad) == sorted(mc.FILES) and mirrors.requested("good") == sorted(
+        mc.FILES
+    )
     out, err = capfd.readouterr()
-    assert err == "" and len(out.splitlines()) == 1, "one short line, nothing else (no progress bars)"
+    assert err == "" and len(out.splitlines()) == 1, (
+        "one short line, nothing else (no progress bars)"
+    )
     assert out.startswith("MNIST: downloading 4 files into the cache folder ... done (11.6 MB in ")
     mirrors.requests.clear()
-    assert mc.load_mnist().y_test.shape == (10_000,) and mirrors.requests == []  # found, not downloaded again
+    # found, not downloaded again
+    assert mc.load_mnist().y_test.shape == (10_000,) and mirrors.requests == []
     assert capfd.readouterr() == ("", "")
 
 
 def test_dropped_connection_leaves_no_partial_file_and_the_next_call_succeeds(
-        mirrors: Mirrors, empty_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mirrors: Mirrors, empty_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     mirrors.use(monkeypatch, "dropfirst")
     with pytest.raises(mc.DataError, match="the connection was dropped after") as error:
         mc.find_mnist()
@@ -165,32 +182,42 @@ def test_dropped_connection_leaves_no_partial_file_and_the_next_call_succeeds(
     assert_complete_cache(empty_cache)
 
 
-def test_dropped_connection_moves_on_to_the_next_mirror(mirrors: Mirrors, empty_cache: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dropped_connection_moves_on_to_the_next_mirror(
+    mirrors: Mirrors, empty_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     mirrors.use(monkeypatch, "drop", "good")
     mc.find_mnist()
     assert_complete_cache(empty_cache)
     assert mirrors.requested("drop") == mirrors.requested("good") == sorted(mc.FILES)
 
 
-def test_truncated_file_in_the_cache_is_downloaded_again(mirrors: Mirrors, raw_dir: Path, empty_cache: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_truncated_file_in_the_cache_is_downloaded_again(
+    mirrors: Mirrors, raw_dir: Path, empty_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     raw = empty_cache / "MNIST" / "raw"
     raw.mkdir(parents=True)
     for name in mc.FILES:
         (raw / name).write_bytes((raw_dir / name).read_bytes())
     damaged = raw / "train-images-idx3-ubyte.gz"
-    damaged.write_bytes(damaged.read_bytes()[: 1_000_000])  # what an interrupted download used to leave
+    # what an interrupted download used to leave
+    damaged.write_bytes(damaged.read_bytes()[:1_000_000])
     mirrors.use(monkeypatch, "good")
     assert mc.find_mnist() == raw
     assert_complete_cache(empty_cache)
-    assert mirrors.requested("good") == ["train-images-idx3-ubyte.gz"], "only the damaged file is fetched"
+    assert mirrors.requested("good") == ["train-images-idx3-ubyte.gz"], (
+        "only the damaged file is fetched"
+    )
 
 
 @pytest.mark.parametrize("how", ["root", "MNIST_DATA_DIR"])
 def test_truncated_file_in_a_user_folder_is_an_error_and_left_alone(
-        mirrors: Mirrors, raw_dir: Path, tmp_path: Path, empty_cache: Path, monkeypatch: pytest.MonkeyPatch,
-        how: str) -> None:
+    mirrors: Mirrors,
+    raw_dir: Path,
+    tmp_path: Path,
+    empty_cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+) -> None:
     user = tmp_path / "mine" / "MNIST" / "raw"
     user.mkdir(parents=True)
     for name in mc.FILES:
@@ -201,18 +228,30 @@ def test_truncated_file_in_a_user_folder_is_an_error_and_left_alone(
     mirrors.use(monkeypatch, "good")
     if how == "MNIST_DATA_DIR":
         monkeypatch.setenv("MNIST_DATA_DIR", str(tmp_path / "mine"))
-    with pytest.raises(mc.DataError, match="t10k-images-idx3-ubyte.gz fails its md5 check") as error:
+    with pytest.raises(
+        mc.DataError, match="t10k-images-idx3-ubyte.gz fails its md5 check"
+    ) as error:
         mc.load_mnist(tmp_path / "mine" if how == "root" else None)
     assert str(damaged) in str(error.value) and "left as it is" in str(error.value)
     assert listing(tmp_path / "mine") == before, "nothing in the user's folder changed"
     assert mirrors.requests == [] and not empty_cache.exists(), "nothing downloaded, anywhere"
 
 
-def test_every_mirror_failing_lists_each_reason_and_the_fix(mirrors: Mirrors, empty_cache: Path, tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch,
-                                                            capfd: pytest.CaptureFixture) -> None:
+def test_every_mirror_failing_lists_each_reason_and_the_fix(
+    mirrors: Mirrors,
+    empty_cache: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture,
+) -> None:
     refused = closed_port_url()
-    urls = [mirrors.url("html"), mirrors.url("missing"), mirrors.url("wrong"), mirrors.url("drop"), refused]
+    urls = [
+        mirrors.url("html"),
+        mirrors.url("missing"),
+        mirrors.url("wrong"),
+        mirrors.url("drop"),
+        refused,
+    ]
     monkeypatch.setenv("MNIST_MIRRORS", " , ".join(urls))
     with pytest.raises(mc.DataError) as error:
         mc.load_mnist(tmp_path / "nothing-here")
@@ -232,8 +271,9 @@ def test_every_mirror_failing_lists_each_reason_and_the_fix(mirrors: Mirrors, em
     assert err == "" and out == "MNIST: downloading 4 files into the cache folder ... failed\n"
 
 
-def test_an_interrupted_download_leaves_no_temporary_file(mirrors: Mirrors, empty_cache: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_interrupted_download_leaves_no_temporary_file(
+    mirrors: Mirrors, empty_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Ctrl-C (or stopping the cell) in the middle of a file: the exception goes through, no file stays."""
     real_urlopen = data_module.urlopen
 
@@ -263,26 +303,34 @@ def test_an_interrupted_download_leaves_no_temporary_file(mirrors: Mirrors, empt
     assert_complete_cache(empty_cache)
 
 
-def test_stale_temporary_files_are_cleaned_up(mirrors: Mirrors, empty_cache: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stale_temporary_files_are_cleaned_up(
+    mirrors: Mirrors, empty_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A process killed mid-download leaves its temporary file; a later download removes it once old."""
     raw = empty_cache / "MNIST" / "raw"
     raw.mkdir(parents=True)
-    old, recent = raw / ".train-images-idx3-ubyte.gz.abc.part", raw / ".t10k-images-idx3-ubyte.gz.xyz.part"
+    old, recent = (
+        raw / ".train-images-idx3-ubyte.gz.abc.part",
+        raw / ".t10k-images-idx3-ubyte.gz.xyz.part",
+    )
     old.write_bytes(b"partial")
     recent.write_bytes(b"partial")
     day_ago = time.time() - 86_400
     os.utime(old, (day_ago, day_ago))
     mirrors.use(monkeypatch, "good")
     mc.find_mnist()
-    assert not old.exists() and recent.exists(), "a recent one may belong to a download still running"
+    assert not old.exists() and recent.exists(), (
+        "a recent one may belong to a download still running"
+    )
 
 
 def test_mirrors_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MNIST_MIRRORS", raising=False)
     assert data_module.mirrors() == list(data_module.MIRRORS)
     assert all(url.startswith("https://") and url.endswith("/") for url in data_module.MIRRORS)
-    assert not any("lecun.com" in url for url in data_module.MIRRORS), "the original host sends an HTML page"
+    assert not any("lecun.com" in url for url in data_module.MIRRORS), (
+        "the original host sends an HTML page"
+    )
     monkeypatch.setenv("MNIST_MIRRORS", " http://a.example/mnist , ,https://b.example/x/ ")
     assert data_module.mirrors() == ["http://a.example/mnist/", "https://b.example/x/"]
     monkeypatch.setenv("MNIST_MIRRORS", " ")
@@ -302,14 +350,17 @@ def test_nbval_sanitizer_removes_the_download_line() -> None:
         return text
 
     stored = "train 50,000 | validation 10,000 | test 10,000 images\n"
-    fresh = "MNIST: downloading 4 files into the cache folder ... done (11.6 MB in 3.2 s)\n" + stored
+    fresh = (
+        "MNIST: downloading 4 files into the cache folder ... done (11.6 MB in 3.2 s)\n" + stored
+    )
     assert sanitize(fresh) == sanitize(stored) == stored
     only = "MNIST: downloading 1 file into the cache folder ... done (1.6 MB in 0.4 s)\n"
     assert sanitize(only) == ""
 
 
-def test_downloaded_files_are_ordinary_files(mirrors: Mirrors, empty_cache: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_downloaded_files_are_ordinary_files(
+    mirrors: Mirrors, empty_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Permissions follow the umask, as for any file the user saves (a temporary file would be private)."""
     mirrors.use(monkeypatch, "good")
     umask = os.umask(0o022)
@@ -321,35 +372,68 @@ def test_downloaded_files_are_ordinary_files(mirrors: Mirrors, empty_cache: Path
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sets the cache folder through XDG_CACHE_HOME")
-def test_nbval_passes_on_a_machine_whose_cache_is_empty(mirrors: Mirrors, tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="sets the cache folder through XDG_CACHE_HOME"
+)
+def test_nbval_passes_on_a_machine_whose_cache_is_empty(
+    mirrors: Mirrors, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """What `make nbtest` does to a lesson's data cell, in a fresh kernel with an empty cache: the cell
     downloads (from the local mirror) and still matches its stored output. Without the sanitizer it
     would not, which shows that the download did print its line."""
     mirrors.use(monkeypatch, "good")
     stored = "train 50,000 | validation 10,000 | test 10,000 images\n"
-    nb = new_notebook(cells=[
-        new_code_cell('import mnist_course as mc\ndata = mc.load_mnist()\n'
-                      'print(f"train {len(data.y_train):,} | validation {len(data.y_val):,} | test {len(data.y_test):,} images")',
-                      execution_count=1, outputs=[new_output("stream", name="stdout", text=stored)]),
-        new_code_cell('print(mc.find_mnist() == mc.cache_dir() / "MNIST" / "raw")', execution_count=2,
-                      outputs=[new_output("stream", name="stdout", text="True\n")]),
-    ])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                "import mnist_course as mc\ndata = mc.load_mnist()\n"
+                'print(f"train {len(data.y_train):,} | validation {len(data.y_val):,} | test {len(data.y_test):,} images")',
+                execution_count=1,
+                outputs=[new_output("stream", name="stdout", text=stored)],
+            ),
+            new_code_cell(
+                'print(mc.find_mnist() == mc.cache_dir() / "MNIST" / "raw")',
+                execution_count=2,
+                outputs=[new_output("stream", name="stdout", text="True\n")],
+            ),
+        ]
+    )
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     path = tmp_path / "lesson.ipynb"
     nbformat.write(nb, path)
     env = {k: v for k, v in os.environ.items() if k != "MNIST_DATA_DIR"}
 
     def nbval(*options: str) -> subprocess.CompletedProcess:
         cache = tmp_path / f"xdg-cache-{len(options)}"
-        return subprocess.run([sys.executable, "-m", "pytest", "--nbval", str(path), "--nbval-current-env",
-                               "-p", "no:cacheprovider", "-q", *options], cwd=tmp_path, capture_output=True,
-                              text=True, timeout=120, env=env | {"XDG_CACHE_HOME": str(cache)})
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "--nbval",
+                str(path),
+                "--nbval-current-env",
+                "-p",
+                "no:cacheprovider",
+                "-q",
+                *options,
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env | {"XDG_CACHE_HOME": str(cache)},
+        )
 
     sanitized = nbval("--nbval-sanitize-with", str(Path(__file__).parent / "nbval_sanitize.cfg"))
     assert sanitized.returncode == 0, sanitized.stdout[-3000:]
     assert "2 passed" in sanitized.stdout
     plain = nbval()
     assert plain.returncode != 0 and "MNIST: downloading 4 files" in plain.stdout
-    assert len(mirrors.requested("good")) == 8, "each run downloaded the four files into its empty cache"
+    assert len(mirrors.requested("good")) == 8, (
+        "each run downloaded the four files into its empty cache"
+    )

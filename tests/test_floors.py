@@ -17,11 +17,15 @@ SOURCE = "\n".join(p.read_text() for p in (ROOT / "src" / "mnist_course").glob("
 
 # (what the package uses, the package, the first version that has it; found by `make floors`)
 NEEDS = [
-    ("future_stack=True", "pandas", (2, 1)),             # DataFrame.stack(future_stack=...) is new in 2.1
-    ("dynamic_shapes=", "torch", (2, 6)),                # torch.onnx.export(dynamo=True, dynamic_shapes=...)
-    ("dynamo=True", "onnxscript", (0, 7)),               # torch 2.11+ needs 0.6+; 0.6 prints its rewrites
-    ("dynamo=True", "onnx", (1, 17)),                    # what onnxscript 0.6+ requires
-    ("onnxruntime", "onnxruntime", (1, 18)),             # reads ONNX IR version 10 (onnx 1.17's files)
+    # DataFrame.stack(future_stack=...) is new in 2.1
+    ("future_stack=True", "pandas", (2, 1)),
+    # torch.onnx.export(dynamo=True, dynamic_shapes=...)
+    ("dynamic_shapes=", "torch", (2, 6)),
+    # torch 2.11+ needs 0.6+; 0.6 prints its rewrites
+    ("dynamo=True", "onnxscript", (0, 7)),
+    ("dynamo=True", "onnx", (1, 17)),  # what onnxscript 0.6+ requires
+    # reads ONNX IR version 10 (onnx 1.17's files)
+    ("onnxruntime", "onnxruntime", (1, 18)),
 ]
 
 
@@ -36,15 +40,20 @@ def test_every_dependency_has_a_floor() -> None:
 
 
 def test_floors_cover_the_apis_the_package_uses() -> None:
-    problems = [f"{package}>={'.'.join(map(str, needed))} (the package uses {api!r}), pyproject.toml allows "
-                f"{'.'.join(map(str, _floor(package)))}" for api, package, needed in NEEDS
-                if api in SOURCE and _floor(package) < needed]
+    problems = [
+        f"{package}>={'.'.join(map(str, needed))} (the package uses {api!r}), pyproject.toml allows "
+        f"{'.'.join(map(str, _floor(package)))}"
+        for api, package, needed in NEEDS
+        if api in SOURCE and _floor(package) < needed
+    ]
     assert not problems, "\n".join(problems)
 
 
 def test_floors_skip_what_is_asked(tmp_path: Path) -> None:
     project = tmp_path / "pyproject.toml"
-    project.write_text('[project]\nname = "x"\ndependencies = ["torch>=2.6", "tqdm", "pandas>=2.1,<4"]\n'
-                       '[project.optional-dependencies]\ndev = ["pytest>=8"]\n')
+    project.write_text(
+        '[project]\nname = "x"\ndependencies = ["torch>=2.6", "tqdm", "pandas>=2.1,<4"]\n'
+        '[project.optional-dependencies]\ndev = ["pytest>=8"]\n'
+    )
     assert floors.floors(project) == ["torch==2.6", "pytest==8"]
     assert floors.floors(project, skip={"torch"}) == ["pytest==8"]

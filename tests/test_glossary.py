@@ -22,10 +22,32 @@ ROOT = Path(__file__).resolve().parent.parent
 
 LESSONS = lesson_notebooks()
 ENTRIES = glossary.load()
-REQUIRED = ["tensor", "epoch", "hidden layer", "unit", "softmax", "sigmoid", "tanh", "gradient", "learning rate",
-            "seed", "overfitting", "regularization", "dropout", "parameter", "logit", "cross-entropy", "batch",
-            "momentum", "Adam", "batch normalization", "convolution", "receptive field", "data augmentation",
-            "validation set"]
+REQUIRED = [
+    "tensor",
+    "epoch",
+    "hidden layer",
+    "unit",
+    "softmax",
+    "sigmoid",
+    "tanh",
+    "gradient",
+    "learning rate",
+    "seed",
+    "overfitting",
+    "regularization",
+    "dropout",
+    "parameter",
+    "logit",
+    "cross-entropy",
+    "batch",
+    "momentum",
+    "Adam",
+    "batch normalization",
+    "convolution",
+    "receptive field",
+    "data augmentation",
+    "validation set",
+]
 PENDING: dict[int, str] = {}  # lesson number -> the issue that rewrites it
 
 
@@ -52,8 +74,11 @@ def bold_spans(text: str) -> list[tuple[int, int]]:
 
 def pattern(entry: dict) -> re.Pattern:
     forms = [entry["term"], *entry["also"]]
-    alternatives = "|".join(r"\s+".join(map(re.escape, f.split())) + r"(?:s|es)?"  # a term may wrap a line
-                            for f in sorted(forms, key=len, reverse=True))
+    # a term may wrap a line
+    alternatives = "|".join(
+        r"\s+".join(map(re.escape, f.split())) + r"(?:s|es)?"
+        for f in sorted(forms, key=len, reverse=True)
+    )
     return re.compile(rf"(?<![\w])(?:{alternatives})(?![\w])", re.IGNORECASE)
 
 
@@ -70,7 +95,7 @@ def first_use(entry: dict, lessons: list[Path] = LESSONS) -> tuple[int, int, str
             match = regex.search(text)
             if match:
                 defined = any(a <= match.start() and match.end() <= b for a, b in bold_spans(text))
-                around = " ".join(text[max(0, match.start() - 60):match.end() + 60].split())
+                around = " ".join(text[max(0, match.start() - 60) : match.end() + 60].split())
                 return number, index, around, defined
     return None
 
@@ -83,7 +108,9 @@ def test_the_data_is_well_formed() -> None:
         assert set(entry) <= {"term", "definition", "lesson", "also"}, entry
         assert isinstance(entry["term"], str) and entry["term"].strip(), entry
         assert isinstance(entry["definition"], str) and len(entry["definition"].split()) >= 5, entry
-        assert entry["lesson"] in range(1, len(LESSONS) + 1), f"{entry['term']}: lesson {entry['lesson']}"
+        assert entry["lesson"] in range(1, len(LESSONS) + 1), (
+            f"{entry['term']}: lesson {entry['lesson']}"
+        )
         assert isinstance(entry["also"], list), entry
     lesson_order = [e["lesson"] for e in ENTRIES]
     assert lesson_order == sorted(lesson_order), "the entries are in lesson order"
@@ -95,7 +122,9 @@ def test_the_terms_the_issue_asks_for_are_there() -> None:
 
 
 def test_the_page_is_up_to_date() -> None:
-    assert glossary.PAGE.read_text(encoding="utf-8") == glossary.page(ENTRIES), "run python tools/glossary.py"
+    assert glossary.PAGE.read_text(encoding="utf-8") == glossary.page(ENTRIES), (
+        "run python tools/glossary.py"
+    )
 
 
 def test_the_page_has_every_term_with_its_anchor_and_lesson() -> None:
@@ -120,15 +149,21 @@ def test_lesson_links_to_the_glossary_name_existing_anchors() -> None:
             for target in re.findall(r"\]\(([^)]*glossary[^)]*)\)", "".join(cell["source"])):
                 page, _, fragment = target.partition("#")
                 assert page.endswith(("glossary.html", "glossary.qmd")), f"{path.name}: {target}"
-                assert not fragment or fragment in anchors, f"{path.name}: no glossary entry for #{fragment}"
+                assert not fragment or fragment in anchors, (
+                    f"{path.name}: no glossary entry for #{fragment}"
+                )
 
 
 def test_both_editions_of_the_site_render_and_list_the_glossary() -> None:
     site = yaml.safe_load((ROOT / "_quarto.yml").read_text(encoding="utf-8"))
     assert any(str(p).lstrip("/") == "glossary.qmd" for p in site["project"]["render"])
     sidebar = site["website"]["sidebar"]
-    hrefs = [str(item.get("href", "")) for bar in (sidebar if isinstance(sidebar, list) else [sidebar])
-             for item in bar["contents"] if isinstance(item, dict)]
+    hrefs = [
+        str(item.get("href", ""))
+        for bar in (sidebar if isinstance(sidebar, list) else [sidebar])
+        for item in bar["contents"]
+        if isinstance(item, dict)
+    ]
     assert "glossary.qmd" in hrefs, "the glossary is in the sidebar"
     import student  # tools/student.py: the student project copies SITE_FILES
 
@@ -138,14 +173,23 @@ def test_both_editions_of_the_site_render_and_list_the_glossary() -> None:
 
 # ---------------------------------------------------------------- first use = definition
 def test_the_first_use_rule_fails_on_a_term_used_before_its_definition(tmp_path) -> None:
-    lesson = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": ["Each epoch is a pass.\n"]},
-                        {"cell_type": "markdown", "metadata": {}, "source": ["An **epoch** is one pass.\n"]}],
-              "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    lesson = {
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": ["Each epoch is a pass.\n"]},
+            {"cell_type": "markdown", "metadata": {}, "source": ["An **epoch** is one pass.\n"]},
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     path = tmp_path / "01_x.ipynb"
     path.write_text(json.dumps(lesson), encoding="utf-8")
     entry = {"term": "epoch", "also": [], "definition": "", "lesson": 1}
     assert first_use(entry, [path])[3] is False
-    lesson["cells"][0]["source"] = ["## Epochs\n", "Each [epoch](../glossary.html#epoch) is a pass.\n"]
+    lesson["cells"][0]["source"] = [
+        "## Epochs\n",
+        "Each [epoch](../glossary.html#epoch) is a pass.\n",
+    ]
     path.write_text(json.dumps(lesson), encoding="utf-8")
     assert first_use(entry, [path])[:2] == (1, 0) and first_use(entry, [path])[3] is True
     lesson["cells"][0]["source"] = ["Run `epochs=3` of it.\n"]
@@ -165,8 +209,14 @@ def test_first_use_is_the_definition(entry) -> None:
     if lesson not in PENDING or entry["lesson"] not in PENDING:
         # The rewritten lessons are written to the rule: their terms are defined there, and any earlier
         # mention of a later lesson's term links to the glossary.
-        assert lesson == entry["lesson"] or defined, f"{entry['term']!r} is used in lesson {lesson} before lesson {entry['lesson']} defines it: {where}"
-        assert defined, f"{entry['term']!r}: its first use is not its bold definition or a glossary link: {where}"
+        assert lesson == entry["lesson"] or defined, (
+            f"{entry['term']!r} is used in lesson {lesson} before lesson {entry['lesson']} defines it: {where}"
+        )
+        assert defined, (
+            f"{entry['term']!r}: its first use is not its bold definition or a glossary link: {where}"
+        )
         return
     if not defined or lesson != entry["lesson"]:
-        pytest.xfail(f"{entry['term']!r} first used without its definition ({where}): {PENDING.get(lesson, 'pending')}")
+        pytest.xfail(
+            f"{entry['term']!r} first used without its definition ({where}): {PENDING.get(lesson, 'pending')}"
+        )

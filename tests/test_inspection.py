@@ -21,17 +21,24 @@ def test_count_parameters() -> None:
     model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10), nn.BatchNorm1d(10))
     assert mc.count_parameters(model) == 784 * 10 + 10 + 2 * 10
     model[1].weight.requires_grad_(False)
-    assert mc.count_parameters(model) == 10 + 20 and mc.count_parameters(model, trainable_only=False) == 7870
+    assert (
+        mc.count_parameters(model) == 10 + 20
+        and mc.count_parameters(model, trainable_only=False) == 7870
+    )
 
 
 def test_receptive_fields_with_max_pool_1x1_conv_and_global_pool() -> None:
     model = nn.Sequential(
-        nn.Conv2d(1, 8, 3), nn.ReLU(),           # 28 -> 26
-        nn.Conv2d(8, 8, 3), nn.BatchNorm2d(8),   # 26 -> 24
-        nn.MaxPool2d(2),                         # 24 -> 12
-        nn.Conv2d(8, 4, 1),                      # 1x1 transition
-        nn.Conv2d(4, 8, 3, padding=1),           # 12 -> 12
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10),
+        nn.Conv2d(1, 8, 3),
+        nn.ReLU(),  # 28 -> 26
+        nn.Conv2d(8, 8, 3),
+        nn.BatchNorm2d(8),  # 26 -> 24
+        nn.MaxPool2d(2),  # 24 -> 12
+        nn.Conv2d(8, 4, 1),  # 1x1 transition
+        nn.Conv2d(4, 8, 3, padding=1),  # 12 -> 12
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(8, 10),
     )
     # Worked by hand with r_out = r_in + (k - 1) j_in and j_out = j_in s, starting from r = j = 1.
     assert as_rows(mc.receptive_field_table(model)) == [
@@ -49,8 +56,12 @@ class Strided(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(1, 4, 5, stride=2, padding=2), nn.BatchNorm2d(4), nn.ReLU())
-        self.body = nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.AvgPool2d(2), nn.Conv2d(4, 4, 3, stride=2))
+        self.stem = nn.Sequential(
+            nn.Conv2d(1, 4, 5, stride=2, padding=2), nn.BatchNorm2d(4), nn.ReLU()
+        )
+        self.body = nn.Sequential(
+            nn.Conv2d(4, 4, 3, padding=1), nn.AvgPool2d(2), nn.Conv2d(4, 4, 3, stride=2)
+        )
         self.head = nn.Conv2d(4, 10, 3, padding=2, dilation=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -82,12 +93,18 @@ class FunctionalPool(nn.Module):
         return self.conv2(F.max_pool2d(self.conv1(x), 2))
 
 
-@pytest.mark.parametrize("model, message", [
-    (FunctionalPool(), "grid changed from 26 to 13 before layer conv2"),
-    (nn.Sequential(nn.Conv2d(1, 2, 3), nn.Upsample(scale_factor=2)), r"layer 1 \(Upsample\) changes the grid"),
-    (nn.Sequential(nn.Conv2d(1, 2, (3, 5))), r"kernel_size=\(3, 5\); only square"),
-    (nn.Sequential(nn.Flatten(), nn.Linear(784, 10)), "no conv or pool layer"),
-])
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        (FunctionalPool(), "grid changed from 26 to 13 before layer conv2"),
+        (
+            nn.Sequential(nn.Conv2d(1, 2, 3), nn.Upsample(scale_factor=2)),
+            r"layer 1 \(Upsample\) changes the grid",
+        ),
+        (nn.Sequential(nn.Conv2d(1, 2, (3, 5))), r"kernel_size=\(3, 5\); only square"),
+        (nn.Sequential(nn.Flatten(), nn.Linear(784, 10)), "no conv or pool layer"),
+    ],
+)
 def test_receptive_field_table_refuses_what_it_cannot_trace(model: nn.Module, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         mc.receptive_field_table(model)
@@ -103,11 +120,15 @@ def test_summary_matches_the_parameter_count() -> None:
 def test_summary_runs_in_eval_mode_and_prints_plain_numbers() -> None:
     """A model in train mode: batch-norm statistics stay as they are, the mode is restored, and the
     text has no enum label (`Units.MEGABYTES`) that a torchinfo or Python release could change."""
-    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(4 * 26 * 26, 10))
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(4 * 26 * 26, 10)
+    )
     before = {k: v.clone() for k, v in model[1].state_dict().items()}
     text = str(mc.summary(model))
     assert model.training
-    assert all(torch.equal(before[k], v) for k, v in model[1].state_dict().items()), "BN statistics changed"
+    assert all(torch.equal(before[k], v) for k, v in model[1].state_dict().items()), (
+        "BN statistics changed"
+    )
     assert "Units." not in text
     # torchinfo counts parameters x output positions: conv 40 x 26 x 26, batch norm 8, linear 27,050.
     assert "\nTotal mult-adds: 54,098\n" in text
@@ -122,10 +143,15 @@ def test_multiply_adds_is_the_lessons_count() -> None:
     for factory in ("make_plain_cnn", "make_budget_cnn"):
         model = lesson_factory("04_cnn_budget.ipynb", factory)()
         ours, theirs = mc.multiply_adds(model), lesson_count(model)
-        assert ours.to_dict() == {k: int(v) for k, v in theirs.items()} and ours.dtype == "int64", factory
+        assert ours.to_dict() == {k: int(v) for k, v in theirs.items()} and ours.dtype == "int64", (
+            factory
+        )
         assert model.training, "the model's own mode is restored"
     plain = lesson_factory("04_cnn_budget.ipynb", "make_plain_cnn")()
     assert mc.multiply_adds(plain).sum() == 1_178_784  # the total lesson 4 prints
     linear = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
     assert mc.multiply_adds(linear).to_dict() == {"1": 7840}
-    assert mc.multiply_adds(nn.Sequential(nn.Conv2d(1, 4, 3, groups=1)), (1, 1, 5, 5)).sum() == 4 * 3 * 3 * 9
+    assert (
+        mc.multiply_adds(nn.Sequential(nn.Conv2d(1, 4, 3, groups=1)), (1, 1, 5, 5)).sum()
+        == 4 * 3 * 3 * 9
+    )

@@ -24,9 +24,17 @@ SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
 
 def _notebook(tmp_path: Path, stored: str) -> Path:
     nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    cell = new_code_cell('print("device: cpu")\nprint("training images: 50,000")', execution_count=1)
-    cell.outputs = [new_output("stream", name="stdout", text=f"device: {stored}\ntraining images: 50,000\n")]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    cell = new_code_cell(
+        'print("device: cpu")\nprint("training images: 50,000")', execution_count=1
+    )
+    cell.outputs = [
+        new_output("stream", name="stdout", text=f"device: {stored}\ntraining images: 50,000\n")
+    ]
     nb.cells = [cell]
     path = tmp_path / f"stored_on_{stored.replace(':', '_')}.ipynb"
     nbformat.write(nb, path)
@@ -34,9 +42,24 @@ def _notebook(tmp_path: Path, stored: str) -> Path:
 
 
 def _nbval(path: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pytest", "--nbval", str(path), "--nbval-current-env",
-                           "-p", "no:cacheprovider", "-q", *extra], capture_output=True, text=True, timeout=120,
-                          cwd=path.parent)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval",
+            str(path),
+            "--nbval-current-env",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=path.parent,
+    )
 
 
 @pytest.mark.parametrize("stored", ["cuda", "cuda:0", "mps"])

@@ -28,13 +28,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 NOTEBOOKS = lessons.lesson_notebooks(ROOT / "notebooks")
 NB_PARAMS = [pytest.param(p, id=p.name) for p in NOTEBOOKS] or [
-    pytest.param(None, id="none", marks=pytest.mark.skip(reason="no lesson notebooks in notebooks/ yet"))
+    pytest.param(
+        None, id="none", marks=pytest.mark.skip(reason="no lesson notebooks in notebooks/ yet")
+    )
 ]
 
 KERNELSPEC_NAME = "python3"
 SOLUTION_TAG = student.SOLUTION_TAG
 # Absolute paths of this machine or a user's home must not leak into a committed output.
-ABS_PATH = re.compile(r"(?<![\w.~-])(?:/root/|/home/[\w.-]+|/Users/[\w.-]+|/work/|/tmp/|/private/var/|[A-Za-z]:\\Users\\)")
+ABS_PATH = re.compile(
+    r"(?<![\w.~-])(?:/root/|/home/[\w.-]+|/Users/[\w.-]+|/work/|/tmp/|/private/var/|[A-Za-z]:\\Users\\)"
+)
 TEXT_MIME = re.compile(r"^(text/|application/(json|javascript|vnd\.jupyter\.stderr))")
 WIDGET_MIME = "application/vnd.jupyter.widget"
 FIG_ALT = re.compile(r"^#\|\s*fig-alt:\s*\S")
@@ -66,13 +70,20 @@ def output_texts(output) -> list[str]:
     texts = []
     for mime, data in output.get("data", {}).items():
         if TEXT_MIME.match(mime):
-            texts.append(data if isinstance(data, str) else "".join(data) if isinstance(data, list) else str(data))
+            texts.append(
+                data
+                if isinstance(data, str)
+                else "".join(data)
+                if isinstance(data, list)
+                else str(data)
+            )
     return texts
 
 
 # ---------------------------------------------------------------------------------------------------
 # The checks, as functions returning a list of problems (so that they can be tested on bad notebooks)
 # ---------------------------------------------------------------------------------------------------
+
 
 def hygiene_problems(nb: nbformat.NotebookNode) -> list[str]:
     """Execution counts 1..n, no errors, kernelspec python3, no absolute paths, no widget state."""
@@ -91,8 +102,10 @@ def hygiene_problems(nb: nbformat.NotebookNode) -> list[str]:
                 problems.append(f"cell {i}: an empty code cell with an execution count or outputs")
             continue
         if cell.get("execution_count") != expected:
-            problems.append(f"cell {i}: execution count {cell.get('execution_count')}, expected {expected} "
-                            "(re-run top to bottom with `make execute NB=...`)")
+            problems.append(
+                f"cell {i}: execution count {cell.get('execution_count')}, expected {expected} "
+                "(re-run top to bottom with `make execute NB=...`)"
+            )
             expected = (cell.get("execution_count") or expected) + 1
         else:
             expected += 1
@@ -100,12 +113,19 @@ def hygiene_problems(nb: nbformat.NotebookNode) -> list[str]:
             problems.append(f"cell {i}: absolute path {match.group(0)!r} in the code")
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
-                problems.append(f"cell {i}: error output {output.get('ename')}: {output.get('evalue')}")
+                problems.append(
+                    f"cell {i}: error output {output.get('ename')}: {output.get('evalue')}"
+                )
             if any(mime.startswith(WIDGET_MIME) for mime in output.get("data", {})):
                 problems.append(f"cell {i}: a widget output (use a plain-text progress bar)")
             for text in output_texts(output):
-                if output.get("output_type") == "stream" and "Traceback (most recent call last)" in text:
-                    problems.append(f"cell {i}: a traceback in the cell's {output.get('name')} stream")
+                if (
+                    output.get("output_type") == "stream"
+                    and "Traceback (most recent call last)" in text
+                ):
+                    problems.append(
+                        f"cell {i}: a traceback in the cell's {output.get('name')} stream"
+                    )
                 for match in ABS_PATH.finditer(text):
                     problems.append(f"cell {i}: absolute path {match.group(0)!r} in an output")
     return problems
@@ -117,17 +137,25 @@ def figure_problems(nb: nbformat.NotebookNode) -> list[str]:
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        if not any(mime.startswith("image/") for out in cell.get("outputs", []) for mime in out.get("data", {})):
+        if not any(
+            mime.startswith("image/")
+            for out in cell.get("outputs", [])
+            for mime in out.get("data", {})
+        ):
             continue
         lines = cell.source.strip().splitlines()
         if not lines or not FIG_ALT.match(lines[0]):
-            problems.append(f"cell {i}: draws a figure but its first line is not `#| fig-alt: <description>`")
+            problems.append(
+                f"cell {i}: draws a figure but its first line is not `#| fig-alt: <description>`"
+            )
         if lines and not lines[-1].rstrip().endswith(";"):
             problems.append(f"cell {i}: draws a figure but its last line does not end with `;`")
     return problems
 
 
-def badge_problems(nb: nbformat.NotebookNode, notebook: str, owner: str, repo: str, branch: str) -> list[str]:
+def badge_problems(
+    nb: nbformat.NotebookNode, notebook: str, owner: str, repo: str, branch: str
+) -> list[str]:
     """The first cell is markdown with `# <title>` and a Colab badge to this very notebook in the repo;
     every Colab link of the notebook points there too."""
     problems = []
@@ -138,11 +166,15 @@ def badge_problems(nb: nbformat.NotebookNode, notebook: str, owner: str, repo: s
     if not re.match(r"#\s+\S", first.source.lstrip()):
         problems.append("the first cell does not start with the title `# ...`")
     if f"]({expected})" not in first.source or badges.BADGE_IMAGE not in first.source:
-        problems.append(f"the first cell has no Colab badge linking to {expected} (run `make badges`)")
+        problems.append(
+            f"the first cell has no Colab badge linking to {expected} (run `make badges`)"
+        )
     for i, cell in enumerate(nb.cells):
         for link in badges.COLAB_LINK.findall(cell.source):
             if link != expected:
-                problems.append(f"cell {i}: Colab link {link} does not open this notebook ({expected})")
+                problems.append(
+                    f"cell {i}: Colab link {link} does not open this notebook ({expected})"
+                )
     return problems
 
 
@@ -155,8 +187,10 @@ def install_problems(nb: nbformat.NotebookNode, owner: str, repo: str) -> list[s
     if install is None or len(nb.cells) < 2 or nb.cells[1] is not install:
         problems.append("the second cell is not the code cell that installs the package in Colab")
     elif badges.install_requirement(owner, repo) not in install.source:
-        problems.append(f"the install cell does not install `{badges.install_requirement(owner, repo)}` "
-                        "(run `make badges`)")
+        problems.append(
+            f"the install cell does not install `{badges.install_requirement(owner, repo)}` "
+            "(run `make badges`)"
+        )
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
@@ -169,9 +203,15 @@ def install_problems(nb: nbformat.NotebookNode, owner: str, repo: str) -> list[s
                 continue
             if guard_indent is not None and line.strip() and indent <= guard_indent:
                 guard_indent = None  # the guarded block has ended
-            if PIP_INSTALL.search(line) and not line.lstrip().startswith("#") and guard_indent is None:
-                problems.append(f"cell {i}: `{line.strip()}` runs outside Colab "
-                                "(put it under `if \"google.colab\" in sys.modules:`)")
+            if (
+                PIP_INSTALL.search(line)
+                and not line.lstrip().startswith("#")
+                and guard_indent is None
+            ):
+                problems.append(
+                    f"cell {i}: `{line.strip()}` runs outside Colab "
+                    '(put it under `if "google.colab" in sys.modules:`)'
+                )
     if install is not None and "import sys" not in install.source:
         problems.append("the install cell does not import sys")
     return problems
@@ -192,7 +232,12 @@ def homework_items(nb: nbformat.NotebookNode) -> list[int] | None:
             continue
         items = _numbered(_after_heading(cell.source))
         j = i + 1
-        while not items and j < len(cells) and cells[j].cell_type == "markdown" and SOLUTION_TAG not in tags(cells[j]):
+        while (
+            not items
+            and j < len(cells)
+            and cells[j].cell_type == "markdown"
+            and SOLUTION_TAG not in tags(cells[j])
+        ):
             items = _numbered(cells[j].source)
             j += 1
         return items
@@ -201,7 +246,7 @@ def homework_items(nb: nbformat.NotebookNode) -> list[int] | None:
 
 def _after_heading(source: str) -> str:
     match = re.search(r"(?im)^#{1,6}\s.*\bhomework\b.*$", source)
-    return source[match.end():] if match else source
+    return source[match.end() :] if match else source
 
 
 def _numbered(text: str) -> list[int]:
@@ -219,7 +264,11 @@ def solution_refs(nb: nbformat.NotebookNode) -> set[int]:
     ("### Solution to homework 2", "### Solution 2: ...", "**Solutions 1-3.**")."""
     refs: set[int] = set()
     for cell in nb.cells:
-        if cell.cell_type != "markdown" or SOLUTION_TAG not in tags(cell) or not cell.source.strip():
+        if (
+            cell.cell_type != "markdown"
+            or SOLUTION_TAG not in tags(cell)
+            or not cell.source.strip()
+        ):
             continue
         first_line = cell.source.strip().splitlines()[0]
         for match in SOLUTION_REF.finditer(first_line):
@@ -244,12 +293,19 @@ def homework_problems(nb: nbformat.NotebookNode) -> list[str]:
     refs = solution_refs(nb)
     for n in items:
         if n not in refs:
-            problems.append(f"homework {n} has no solution (a markdown cell tagged `solution` that says "
-                            f"\"Solution to homework {n}\")")
+            problems.append(
+                f"homework {n} has no solution (a markdown cell tagged `solution` that says "
+                f'"Solution to homework {n}")'
+            )
     for n in sorted(refs - set(items)):
         problems.append(f"a solution refers to homework {n}, which the list does not have")
-    homework_at = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and SOLUTION_TAG not in tags(c)
-                       and re.search(r"(?im)^#{1,6}\s.*\bhomework\b", c.source))
+    homework_at = next(
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "markdown"
+        and SOLUTION_TAG not in tags(c)
+        and re.search(r"(?im)^#{1,6}\s.*\bhomework\b", c.source)
+    )
     early = [i for i in solutions if i < homework_at]
     if early:
         problems.append(f"solution cells {early} come before the homework (cell {homework_at})")
@@ -266,15 +322,23 @@ def student_problems(full: nbformat.NotebookNode, stripped: nbformat.NotebookNod
         problems.append(f"student copy still has solution cells {left}")
     n_solutions = sum(SOLUTION_TAG in tags(c) for c in full.cells)
     if len(full.cells) - len(stripped.cells) != n_solutions:
-        problems.append(f"{len(full.cells) - len(stripped.cells)} cells removed, but {n_solutions} are solutions")
+        problems.append(
+            f"{len(full.cells) - len(stripped.cells)} cells removed, but {n_solutions} are solutions"
+        )
     kept = [c for c in full.cells if SOLUTION_TAG not in tags(c)]
     if len(kept) == len(stripped.cells):
         for i, (a, b) in enumerate(zip(kept, stripped.cells)):
             if a.get("source") == b.get("source") and student.RUN_TIME in a.get("source", ""):
-                a = {**a, "outputs": b.get("outputs")}  # the run-time line is the copy's own (tools/student.py)
-            if student.CHECK_TAG in tags(a):  # a homework check: the copy shows what it prints unanswered
-                if "not yet" not in "".join(o.get("data", {}).get("text/plain", "") for o in b.get("outputs", [])):
-                    problems.append(f"student cell {i}: the check's output is not the unanswered copy's")
+                # the run-time line is the copy's own (tools/student.py)
+                a = {**a, "outputs": b.get("outputs")}
+            # a homework check: the copy shows what it prints unanswered
+            if student.CHECK_TAG in tags(a):
+                if "not yet" not in "".join(
+                    o.get("data", {}).get("text/plain", "") for o in b.get("outputs", [])
+                ):
+                    problems.append(
+                        f"student cell {i}: the check's output is not the unanswered copy's"
+                    )
                 metadata = {**a.metadata, "tags": [*tags(a), "nbval-check-output"]}
                 a = {**a, "outputs": b.get("outputs"), "metadata": metadata}
             if a != b:
@@ -287,6 +351,7 @@ def student_problems(full: nbformat.NotebookNode, stripped: nbformat.NotebookNod
 # ---------------------------------------------------------------------------------------------------
 # The committed lesson notebooks
 # ---------------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def repo() -> tuple[str, str, str]:
@@ -326,8 +391,9 @@ def test_badges_are_up_to_date(path: Path, repo) -> None:
 def test_last_cell_prints_runtime(path: Path) -> None:
     code = [c for c in load(path).cells if c.cell_type == "code" and c.source.strip()]
     texts = [t for out in code[-1].get("outputs", []) for t in output_texts(out)]
-    assert any(RUNTIME_LINE.search(t) for t in texts), \
+    assert any(RUNTIME_LINE.search(t) for t in texts), (
         "the last code cell should print 'Run time of this notebook: <x> min'"
+    )
 
 
 @pytest.mark.parametrize("path", NB_PARAMS)
@@ -335,9 +401,15 @@ def test_last_cell_says_what_the_outputs_were_made_with(path: Path) -> None:
     """Results depend slightly on torch version, device and threads: the last cell prints them
     (`print(mc.environment_info())`, a line "Made with: torch ..., device ..., N CPU threads, ...")."""
     code = [c for c in load(path).cells if c.cell_type == "code" and c.source.strip()]
-    lines = [line for out in code[-1].get("outputs", []) for t in output_texts(out) for line in t.splitlines()]
-    assert any(line.startswith("Made with: torch ") for line in lines), \
+    lines = [
+        line
+        for out in code[-1].get("outputs", [])
+        for t in output_texts(out)
+        for line in t.splitlines()
+    ]
+    assert any(line.startswith("Made with: torch ") for line in lines), (
         "the last code cell should print mc.environment_info() (re-run with `make execute NB=...`)"
+    )
 
 
 @pytest.mark.parametrize("path", NB_PARAMS)
@@ -360,14 +432,18 @@ def test_student_build_writes_copies_only(tmp_path: Path) -> None:
     if not NOTEBOOKS:
         pytest.skip("no lesson notebooks in notebooks/ yet")
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in NOTEBOOKS}
-    assert student.main(["--copies", str(tmp_path / "copies"), "--out", str(tmp_path / "_student")]) == 0
+    assert (
+        student.main(["--copies", str(tmp_path / "copies"), "--out", str(tmp_path / "_student")])
+        == 0
+    )
     after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in NOTEBOOKS}
     assert before == after, "the student build changed an original notebook"
     for path in NOTEBOOKS:
         copy_path = tmp_path / "_student" / "notebooks" / path.name
         assert copy_path.is_file()
         copy_nb = nbformat.read(copy_path, as_version=4)
-        badges.rewrite(copy_nb, path.name, *badges.repo_from_config(ROOT / "_quarto.yml"))  # badge back to the lesson
+        # badge back to the lesson
+        badges.rewrite(copy_nb, path.name, *badges.repo_from_config(ROOT / "_quarto.yml"))
         assert student_problems(load(path), copy_nb) == []
     for name in ["_quarto.yml", "_quarto-student.yml", "index.qmd", "notebooks/_metadata.yml"]:
         assert (tmp_path / "_student" / name).is_file(), name
@@ -376,6 +452,7 @@ def test_student_build_writes_copies_only(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------------
 # The site: _quarto.yml, index.qmd
 # ---------------------------------------------------------------------------------------------------
+
 
 def _site() -> dict:
     return yaml.safe_load((ROOT / "_quarto.yml").read_text(encoding="utf-8"))
@@ -407,7 +484,9 @@ def test_site_config() -> None:
     assert (owner, repo) == badges.parse_github_url(site["website"]["repo-url"])
     assert site["website"].get("repo-actions"), "pages should link to the repository (repo-actions)"
     text = (ROOT / "_quarto.yml").read_text(encoding="utf-8")
-    assert text.count(f"{owner}/{repo}") == 1, "write the repository's owner/name only in website.repo-url"
+    assert text.count(f"{owner}/{repo}") == 1, (
+        "write the repository's owner/name only in website.repo-url"
+    )
     meta = yaml.safe_load((ROOT / "notebooks" / "_metadata.yml").read_text(encoding="utf-8"))
     assert "ipynb" in meta["format"], "lesson pages offer their notebook for download"
 
@@ -430,7 +509,9 @@ def _navbar_notebooks(site: dict) -> list[str]:
 
 def test_sidebar_lists_the_lessons_in_order() -> None:
     listed = _sidebar_notebooks(_site())
-    assert _navbar_notebooks(_site()) == listed, "the navbar's Lessons menu and the sidebar list the same lessons"
+    assert _navbar_notebooks(_site()) == listed, (
+        "the navbar's Lessons menu and the sidebar list the same lessons"
+    )
     assert listed == sorted(listed), "lessons appear in the sidebar in file order (01, 02, ...)"
     names = [Path(f).name for f in listed]
     unlisted = [p.name for p in NOTEBOOKS if p.name not in names]
@@ -446,29 +527,55 @@ def test_sidebar_lists_the_lessons_in_order() -> None:
 # The tools and the checks, on small synthetic notebooks
 # ---------------------------------------------------------------------------------------------------
 
-def make_lesson(name: str, owner: str = "mnist-course", repo: str = "mnist-course") -> nbformat.NotebookNode:
+
+def make_lesson(
+    name: str, owner: str = "mnist-course", repo: str = "mnist-course"
+) -> nbformat.NotebookNode:
     """A tiny lesson that follows every convention."""
     nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     cells = [
-        new_markdown_cell(f"# A lesson\n\nWhat the student learns.\n\n{badges.colab_badge(owner, repo, name)}"),
+        new_markdown_cell(
+            f"# A lesson\n\nWhat the student learns.\n\n{badges.colab_badge(owner, repo, name)}"
+        ),
         new_code_cell(
             "# In Colab, install the course's helper package (locally, `make setup` has installed it).\n"
             "import sys\n"
             'if "google.colab" in sys.modules:\n'
             f'    %pip install -q "{badges.install_requirement(owner, repo)}"'
         ),
-        new_code_cell("import time\nNOTEBOOK_START = time.perf_counter()\nprint(1)",
-                      outputs=[new_output("stream", name="stdout", text="1\n")]),
-        new_code_cell("#| fig-alt: A line that rises.\nplt.plot([1, 2]);",
-                      outputs=[new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"})]),
-        new_markdown_cell("## Homework\n\n1. Try a batch size.\n2. Try a learning rate.\n   1. nested, not an item\n"),
-        new_markdown_cell("### Solution to homework 1\n\nSmall batches are slower.", metadata={"tags": ["solution"]}),
+        new_code_cell(
+            "import time\nNOTEBOOK_START = time.perf_counter()\nprint(1)",
+            outputs=[new_output("stream", name="stdout", text="1\n")],
+        ),
+        new_code_cell(
+            "#| fig-alt: A line that rises.\nplt.plot([1, 2]);",
+            outputs=[
+                new_output(
+                    "display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}
+                )
+            ],
+        ),
+        new_markdown_cell(
+            "## Homework\n\n1. Try a batch size.\n2. Try a learning rate.\n   1. nested, not an item\n"
+        ),
+        new_markdown_cell(
+            "### Solution to homework 1\n\nSmall batches are slower.",
+            metadata={"tags": ["solution"]},
+        ),
         new_code_cell("x = 1", metadata={"tags": ["solution"]}),
         new_markdown_cell("### Solution to homework 2", metadata={"tags": ["solution"]}),
         new_code_cell("y = 2", metadata={"tags": ["solution", "nbval-ignore-output"]}),
-        new_code_cell('print(f"Run time of this notebook: {(time.perf_counter() - NOTEBOOK_START) / 60:.1f} min")',
-                      outputs=[new_output("stream", name="stdout", text="Run time of this notebook: 0.1 min\n")]),
+        new_code_cell(
+            'print(f"Run time of this notebook: {(time.perf_counter() - NOTEBOOK_START) / 60:.1f} min")',
+            outputs=[
+                new_output("stream", name="stdout", text="Run time of this notebook: 0.1 min\n")
+            ],
+        ),
     ]
     count = 0
     for cell in cells:
@@ -482,7 +589,9 @@ def make_lesson(name: str, owner: str = "mnist-course", repo: str = "mnist-cours
 def write_quarto(folder: Path, repo_url: str | None) -> Path:
     website = {"title": "t"} | ({"repo-url": repo_url} if repo_url is not None else {})
     path = folder / "_quarto.yml"
-    path.write_text(yaml.safe_dump({"project": {"type": "website"}, "website": website}), encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump({"project": {"type": "website"}, "website": website}), encoding="utf-8"
+    )
     return path
 
 
@@ -502,7 +611,9 @@ def test_checks_catch_bad_notebooks() -> None:
     nb.metadata["kernelspec"]["name"] = "myenv"
     nb.metadata["widgets"] = {"state": {}}
     nb.cells[2].execution_count = 5
-    nb.cells[2].outputs.append(new_output("stream", name="stderr", text="warning in /home/alice/x.py\n"))
+    nb.cells[2].outputs.append(
+        new_output("stream", name="stderr", text="warning in /home/alice/x.py\n")
+    )
     nb.cells[2].outputs.append(new_output("error", ename="ValueError", evalue="bad", traceback=[]))
     problems = "\n".join(hygiene_problems(nb))
     for expected in ["kernelspec", "widget", "execution count 5", "/home/alice", "ValueError"]:
@@ -517,13 +628,24 @@ def test_checks_catch_bad_notebooks() -> None:
 
     nb = make_lesson("09_x.ipynb", owner="someone-else")
     assert badge_problems(nb, "09_x.ipynb", "mnist-course", "mnist-course", "main")
-    assert badge_problems(make_lesson("01_other.ipynb"), "09_x.ipynb", "mnist-course", "mnist-course", "main")
+    assert badge_problems(
+        make_lesson("01_other.ipynb"), "09_x.ipynb", "mnist-course", "mnist-course", "main"
+    )
 
     nb = make_lesson("09_x.ipynb")
     nb.cells[1].source = nb.cells[1].source.replace('if "google.colab" in sys.modules:\n    ', "")
     assert any("outside Colab" in p for p in install_problems(nb, "mnist-course", "mnist-course"))
     nb.cells.append(new_code_cell("!pip install numpy"))
-    assert len([p for p in install_problems(nb, "mnist-course", "mnist-course") if "outside Colab" in p]) == 2
+    assert (
+        len(
+            [
+                p
+                for p in install_problems(nb, "mnist-course", "mnist-course")
+                if "outside Colab" in p
+            ]
+        )
+        == 2
+    )
 
     nb = make_lesson("09_x.ipynb")
     del nb.cells[7:9]  # the solution to homework 2
@@ -541,24 +663,37 @@ def test_checks_catch_bad_notebooks() -> None:
 
 def test_solution_references() -> None:
     nb = make_lesson("09_x.ipynb")
-    nb.cells[5].source = "### Solutions to homework 1-3 and 5\n\nThe solution of 10 epochs is not a reference."
+    nb.cells[
+        5
+    ].source = (
+        "### Solutions to homework 1-3 and 5\n\nThe solution of 10 epochs is not a reference."
+    )
     nb.cells[7].source = "**Solution 4.** Text."
     assert solution_refs(nb) == {1, 2, 3, 4, 5}
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("https://github.com/mnist-course/mnist-course", ("mnist-course", "mnist-course")),
-    ("https://github.com/alice/my.fork.git", ("alice", "my.fork")),
-    ("https://www.github.com/Alice-1/course/", ("Alice-1", "course")),
-])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("https://github.com/mnist-course/mnist-course", ("mnist-course", "mnist-course")),
+        ("https://github.com/alice/my.fork.git", ("alice", "my.fork")),
+        ("https://www.github.com/Alice-1/course/", ("Alice-1", "course")),
+    ],
+)
 def test_parse_github_url(url: str, expected: tuple[str, str]) -> None:
     assert badges.parse_github_url(url) == expected
 
 
-@pytest.mark.parametrize("url", [
-    "https://gitlab.com/alice/course", "https://github.com/alice", "github.com/alice/course",
-    "https://github.com/alice/course/tree/main", "http://github.com/alice/course",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://gitlab.com/alice/course",
+        "https://github.com/alice",
+        "github.com/alice/course",
+        "https://github.com/alice/course/tree/main",
+        "http://github.com/alice/course",
+    ],
+)
 def test_parse_github_url_rejects(url: str) -> None:
     with pytest.raises(badges.ConfigError, match="GitHub repository URL"):
         badges.parse_github_url(url)
@@ -592,7 +727,9 @@ def test_badges_rewrite_for_a_fork(tmp_path: Path, capsys: pytest.CaptureFixture
 
 def test_badges_adds_a_missing_badge_and_follows_the_branch(tmp_path: Path) -> None:
     quarto = tmp_path / "_quarto.yml"
-    quarto.write_text("website:\n  repo-url: https://github.com/bob/c\n  repo-branch: dev\n", encoding="utf-8")
+    quarto.write_text(
+        "website:\n  repo-url: https://github.com/bob/c\n  repo-branch: dev\n", encoding="utf-8"
+    )
     nb = make_lesson("09_x.ipynb")
     nb.cells[0].source = "# A lesson\n\nNo badge yet."
     path = tmp_path / "09_x.ipynb"
@@ -601,12 +738,15 @@ def test_badges_adds_a_missing_badge_and_follows_the_branch(tmp_path: Path) -> N
     assert badge_problems(nbformat.read(path, as_version=4), "09_x.ipynb", "bob", "c", "dev") == []
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "not found"),
-    ("website:\n  title: x\n", "no website.repo-url"),
-    ("project:\n  type: website\n", "no website.repo-url"),
-    ("website:\n  repo-url: https://gitlab.com/a/b\n", "GitHub repository URL"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "not found"),
+        ("website:\n  title: x\n", "no website.repo-url"),
+        ("project:\n  type: website\n", "no website.repo-url"),
+        ("website:\n  repo-url: https://gitlab.com/a/b\n", "GitHub repository URL"),
+    ],
+)
 def test_badges_clear_errors(tmp_path: Path, content: str | None, message: str) -> None:
     quarto = tmp_path / "_quarto.yml"
     if content is not None:
@@ -628,8 +768,11 @@ def test_student_copy_of_a_synthetic_lesson(tmp_path: Path) -> None:
     assert student.main(["--copies", str(tmp_path / "copies"), "--out", str(out), str(path)]) == 0
     assert path.read_bytes() == before
     copy_nb = nbformat.read(out / "notebooks" / "09_x.ipynb", as_version=4)
-    assert "/blob/main/student/notebooks/09_x.ipynb" in copy_nb.cells[0].source, "the badge opens the copy"
-    badges.rewrite(copy_nb, "09_x.ipynb", "mnist-course", "mnist-course")  # badge back to the lesson
+    assert "/blob/main/student/notebooks/09_x.ipynb" in copy_nb.cells[0].source, (
+        "the badge opens the copy"
+    )
+    # badge back to the lesson
+    badges.rewrite(copy_nb, "09_x.ipynb", "mnist-course", "mnist-course")
     full = nbformat.read(path, as_version=4)
     assert student_problems(full, copy_nb) == []
     assert len(full.cells) - len(copy_nb.cells) == 4
@@ -656,33 +799,49 @@ def test_student_refuses_to_overwrite_originals(tmp_path: Path) -> None:
     assert path.read_bytes() == before
 
 
-
 def printed_runtime(nb: nbformat.NotebookNode) -> str | None:
     """The run time the last code cell printed ("2.4" from "Run time of this notebook: 2.4 min")."""
     code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
-    found = [m.group(1) for out in (code[-1].get("outputs", []) if code else []) for t in output_texts(out)
-             if (m := re.search(r"Run time of this notebook: (\d+(?:\.\d+)?) min", t))]
+    found = [
+        m.group(1)
+        for out in (code[-1].get("outputs", []) if code else [])
+        for t in output_texts(out)
+        if (m := re.search(r"Run time of this notebook: (\d+(?:\.\d+)?) min", t))
+    ]
     return found[-1] if found else None
 
 
 def index_runtime_problems(index_text: str, notebook: str, nb: nbformat.NotebookNode) -> list[str]:
     """The lesson's row in index.qmd's table ends with the run time the notebook printed (x.y min),
     or, while it has printed none, with a limit (e.g. "≤ 3 min")."""
-    rows = [line for line in index_text.splitlines() if line.startswith("|") and f"(notebooks/{notebook})" in line]
+    rows = [
+        line
+        for line in index_text.splitlines()
+        if line.startswith("|") and f"(notebooks/{notebook})" in line
+    ]
     if not rows:
         return [f"index.qmd has no table row for {notebook}"]
     runtime_cell = rows[0].rstrip(" |").rsplit("|", 1)[-1].strip()
     printed = printed_runtime(nb)
     if printed is not None and not re.search(rf"(?<![\d.]){re.escape(printed)} min", runtime_cell):
-        return [f"index.qmd says {runtime_cell!r} for {notebook}, but its last cell prints {printed} min"]
+        return [
+            f"index.qmd says {runtime_cell!r} for {notebook}, but its last cell prints {printed} min"
+        ]
     if printed is None and not re.search(r"(?:≤|<=)\s*\d+ min", runtime_cell):
-        return [f"index.qmd says {runtime_cell!r} for {notebook}: give the issue's limit until it is measured"]
+        return [
+            f"index.qmd says {runtime_cell!r} for {notebook}: give the issue's limit until it is measured"
+        ]
     return []
 
 
 @pytest.mark.parametrize("path", NB_PARAMS)
 def test_index_quotes_the_printed_runtime(path: Path) -> None:
-    assert index_runtime_problems((ROOT / "index.qmd").read_text(encoding="utf-8"), path.name, load(path)) == []
+    assert (
+        index_runtime_problems(
+            (ROOT / "index.qmd").read_text(encoding="utf-8"), path.name, load(path)
+        )
+        == []
+    )
 
 
 def test_index_runtime_check() -> None:
@@ -699,12 +858,20 @@ def test_index_runtime_check() -> None:
 def test_badges_rewrites_benchmark_links_in_markdown_and_code(tmp_path: Path) -> None:
     """A fork's notebooks read the fork's recorded runs: the benchmark page (markdown) and raw file (code)."""
     quarto = tmp_path / "_quarto.yml"
-    quarto.write_text("website:\n  repo-url: https://github.com/bob/c\n  repo-branch: dev\n", encoding="utf-8")
+    quarto.write_text(
+        "website:\n  repo-url: https://github.com/bob/c\n  repo-branch: dev\n", encoding="utf-8"
+    )
     nb = make_lesson("09_x.ipynb")
-    nb.cells.append(new_markdown_cell(
-        "See [the runs](https://github.com/mnist-course/mnist-course/blob/main/benchmarks/README.md)."))
-    nb.cells.append(new_code_cell(
-        'runs = mc.read_runs("https://raw.githubusercontent.com/mnist-course/mnist-course/main/benchmarks/x.jsonl")'))
+    nb.cells.append(
+        new_markdown_cell(
+            "See [the runs](https://github.com/mnist-course/mnist-course/blob/main/benchmarks/README.md)."
+        )
+    )
+    nb.cells.append(
+        new_code_cell(
+            'runs = mc.read_runs("https://raw.githubusercontent.com/mnist-course/mnist-course/main/benchmarks/x.jsonl")'
+        )
+    )
     path = tmp_path / "09_x.ipynb"
     nbformat.write(nb, path)
     assert badges.main(["--quarto", str(quarto), str(path)]) == 0

@@ -19,7 +19,11 @@ def test_chosen_prints_and_records(tmp_path, monkeypatch, capsys):
     assert out.splitlines()[:3] == ["peak learning rate: 0.1", "variants better: none", "rates:"]
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     assert [r["name"] for r in rows] == ["peak learning rate", "variants better", "rates"]
-    assert rows[0]["value"] == 0.1 and rows[1]["value"] == [] and rows[2]["value"] == {"SGD": 0.3, "Adam": 0.003}
+    assert (
+        rows[0]["value"] == 0.1
+        and rows[1]["value"] == []
+        and rows[2]["value"] == {"SGD": 0.3, "Adam": 0.003}
+    )
     assert all(r["kind"] == "choice" for r in rows)
 
 
@@ -42,13 +46,17 @@ def test_displayed_verdicts_are_recorded_and_the_outputs_stay_the_same(tmp_path)
     from nbclient import NotebookClient
     from nbformat.v4 import new_code_cell, new_notebook
 
-    nb = new_notebook(cells=[
-        new_code_cell("import pandas as pd\nimport mnist_course as mc"),
-        new_code_cell("table = pd.DataFrame({'mean': [1.0, 2.0], 'verdict': ['higher', None]},\n"
-                      "                     index=pd.MultiIndex.from_tuples([('SGD', 'a'), ('Adam', 'b')]))\n"
-                      "display(pd.DataFrame({'x': [1]}))\ntable"),
-        new_code_cell("mc.chosen('chosen lr', {'SGD': 0.1})\ntable.style.format(precision=1)"),
-    ])
+    nb = new_notebook(
+        cells=[
+            new_code_cell("import pandas as pd\nimport mnist_course as mc"),
+            new_code_cell(
+                "table = pd.DataFrame({'mean': [1.0, 2.0], 'verdict': ['higher', None]},\n"
+                "                     index=pd.MultiIndex.from_tuples([('SGD', 'a'), ('Adam', 'b')]))\n"
+                "display(pd.DataFrame({'x': [1]}))\ntable"
+            ),
+            new_code_cell("mc.chosen('chosen lr', {'SGD': 0.1})\ntable.style.format(precision=1)"),
+        ]
+    )
     path = tmp_path / "record.jsonl"
     runs = []
     for record in (None, path):
@@ -61,9 +69,12 @@ def test_displayed_verdicts_are_recorded_and_the_outputs_stay_the_same(tmp_path)
     assert runs[0] == runs[1]
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     assert [(r["kind"], r["cell"], r.get("table"), r.get("row"), r.get("value")) for r in rows] == [
-        ("verdict", 2, 2, "SGD / a", "higher"), ("verdict", 2, 2, "Adam / b", ""),
+        ("verdict", 2, 2, "SGD / a", "higher"),
+        ("verdict", 2, 2, "Adam / b", ""),
         ("choice", 3, None, None, {"SGD": 0.1}),
-        ("verdict", 3, 1, "SGD / a", "higher"), ("verdict", 3, 1, "Adam / b", "")]
+        ("verdict", 3, 1, "SGD / a", "higher"),
+        ("verdict", 3, 1, "Adam / b", ""),
+    ]
 
 
 def test_the_recorder_needs_ipython():

@@ -35,8 +35,16 @@ def test_a_bad_offset_is_refused_with_the_variables_name(monkeypatch, text):
         mc.seeds(3)
 
 
-@pytest.mark.parametrize("call", [lambda: mc.seed(-1), lambda: mc.seed(1.0), lambda: mc.seed(True),
-                                  lambda: mc.seeds(0), lambda: mc.seeds(2.0)])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: mc.seed(-1),
+        lambda: mc.seed(1.0),
+        lambda: mc.seed(True),
+        lambda: mc.seeds(0),
+        lambda: mc.seeds(2.0),
+    ],
+)
 def test_bad_arguments_are_refused(monkeypatch, call):
     monkeypatch.delenv(SEED_OFFSET_VARIABLE, raising=False)
     with pytest.raises(ValueError):

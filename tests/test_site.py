@@ -59,7 +59,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 LESSONS = lessons.lesson_notebooks(ROOT / "notebooks")
 LESSON_PARAMS = [pytest.param(p, id=p.name) for p in LESSONS] or [
-    pytest.param(None, id="none", marks=pytest.mark.skip(reason="no lessons in notebooks/ yet"))]
+    pytest.param(None, id="none", marks=pytest.mark.skip(reason="no lessons in notebooks/ yet"))
+]
 RENDER_BUDGET_S = 180  # both editions; a normal render takes about 20 s each on 2 cores
 
 # Text that points a student at the worked solutions, which the student edition removes.
@@ -90,8 +91,12 @@ def solution_pointers(text: str) -> list[str]:
 
 def image_count(nb: nbformat.NotebookNode) -> int:
     """Image outputs of the notebook's code cells (Quarto shows each as one figure)."""
-    return sum(any(m.startswith("image/") for m in out.get("data", {}))
-               for c in nb.cells if c.cell_type == "code" for out in c.get("outputs", []))
+    return sum(
+        any(m.startswith("image/") for m in out.get("data", {}))
+        for c in nb.cells
+        if c.cell_type == "code"
+        for out in c.get("outputs", [])
+    )
 
 
 def cell_options(source: str) -> str:
@@ -108,6 +113,7 @@ def cell_options(source: str) -> str:
 # The student copies (no Quarto needed)
 # ---------------------------------------------------------------------------------------------------
 
+
 def test_student_copies_are_up_to_date() -> None:
     """student/notebooks/ holds exactly the student copy of every lesson (`make student` writes them)."""
     if not LESSONS:
@@ -122,29 +128,51 @@ def test_student_copy_points_nowhere_at_solutions(path: Path) -> None:
     homework 2 show ...", and the badge opens the student copy."""
     nb = student.student_notebook(nbformat.read(path, as_version=4), path.name, *repo())
     found = solution_pointers(markdown_text(nb))
-    assert not found, (f"{path.name}: text outside the solution cells points at the solutions, which the "
-                       "student edition removes; rewrite it so it reads right without them:\n" + "\n".join(found))
+    assert not found, (
+        f"{path.name}: text outside the solution cells points at the solutions, which the "
+        "student edition removes; rewrite it so it reads right without them:\n" + "\n".join(found)
+    )
     owner, name, branch = repo()
-    assert badges.colab_url(owner, name, path.name, branch, student.STUDENT_FOLDER) in nb.cells[0].source
+    assert (
+        badges.colab_url(owner, name, path.name, branch, student.STUDENT_FOLDER)
+        in nb.cells[0].source
+    )
 
 
 def test_solution_pointer_phrases() -> None:
-    flagged = ["The solutions to homework 2 and 3 show both effects.", "See the solution for the details.",
-               "(compare with the worked solution)", "The solution below trains longer.", "as in solution 2",
-               "Solutions for the exercises follow."]
-    fine = ["Adam finds a good solution quickly.", "the solution of the linear system is unique",
-            "This homework has no single right answer.", "A closed-form solution exists for least squares."]
+    flagged = [
+        "The solutions to homework 2 and 3 show both effects.",
+        "See the solution for the details.",
+        "(compare with the worked solution)",
+        "The solution below trains longer.",
+        "as in solution 2",
+        "Solutions for the exercises follow.",
+    ]
+    fine = [
+        "Adam finds a good solution quickly.",
+        "the solution of the linear system is unique",
+        "This homework has no single right answer.",
+        "A closed-form solution exists for least squares.",
+    ]
     assert [s for s in flagged if not solution_pointers(s)] == []
     assert [s for s in fine if solution_pointers(s)] == []
 
 
 def _tiny_lesson(text: str = "Homework: try it.") -> nbformat.NotebookNode:
     nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [new_markdown_cell(f"# T\n\n{badges.colab_badge('mnist-course', 'mnist-course', '09_x.ipynb')}"),
-                new_markdown_cell(text),
-                new_markdown_cell("### Solution to homework 1", metadata={"tags": ["solution"]}),
-                new_code_cell("x = 1", metadata={"tags": ["solution"]})]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        new_markdown_cell(
+            f"# T\n\n{badges.colab_badge('mnist-course', 'mnist-course', '09_x.ipynb')}"
+        ),
+        new_markdown_cell(text),
+        new_markdown_cell("### Solution to homework 1", metadata={"tags": ["solution"]}),
+        new_code_cell("x = 1", metadata={"tags": ["solution"]}),
+    ]
     return nb
 
 
@@ -152,13 +180,21 @@ def test_student_copy_does_not_show_the_instructor_run_time() -> None:
     """The last cell's run time was measured with the solutions the copy lacks: the copy says so instead."""
     nb = _tiny_lesson()
     nb.cells.append(new_code_cell('print(f"Run time of this notebook: {t:.1f} min")\nprint(info)'))
-    nb.cells[-1].outputs = [nbformat.v4.new_output("stream", name="stdout",
-                                                   text="Run time of this notebook: 3.2 min\nMade with: torch\n")]
+    nb.cells[-1].outputs = [
+        nbformat.v4.new_output(
+            "stream", name="stdout", text="Run time of this notebook: 3.2 min\nMade with: torch\n"
+        )
+    ]
     copy = student.student_notebook(nb, "09_x.ipynb", "mnist-course", "mnist-course")
     text = copy.cells[-1].outputs[0]["text"]
-    assert "3.2 min" not in text and "printed here when you run this copy" in text and "Made with: torch" in text
+    assert (
+        "3.2 min" not in text
+        and "printed here when you run this copy" in text
+        and "Made with: torch" in text
+    )
     assert not solution_pointers(text)
-    assert nb.cells[-1].outputs[0]["text"].startswith("Run time of this notebook: 3.2 min")  # the lesson is untouched
+    # the lesson is untouched
+    assert nb.cells[-1].outputs[0]["text"].startswith("Run time of this notebook: 3.2 min")
 
 
 def test_stale_copies_are_found_and_regenerated(tmp_path: Path) -> None:
@@ -167,17 +203,23 @@ def test_stale_copies_are_found_and_regenerated(tmp_path: Path) -> None:
     lesson = lessons_dir / "09_x.ipynb"
     nbformat.write(_tiny_lesson(), lesson)
     rep = ("mnist-course", "mnist-course", "main")
-    assert student.stale_copies([lesson], copies, rep) == ["09_x.ipynb: no student copy in " + str(copies)]
+    assert student.stale_copies([lesson], copies, rep) == [
+        "09_x.ipynb: no student copy in " + str(copies)
+    ]
     student.write_student_notebooks([lesson], copies, rep, complete=True)
     assert student.stale_copies([lesson], copies, rep) == []
     written = (copies / "09_x.ipynb").read_text(encoding="utf-8")
     assert "Solution to homework" not in written and "student/notebooks/09_x.ipynb" in written
     nbformat.write(_tiny_lesson("Homework: try it twice."), lesson)  # the lesson changes
     assert "differs" in "".join(student.stale_copies([lesson], copies, rep))
-    (copies / "08_gone.ipynb").write_text(written, encoding="utf-8")  # a lesson removed from the course
+    # a lesson removed from the course
+    (copies / "08_gone.ipynb").write_text(written, encoding="utf-8")
     assert any("08_gone" in p for p in student.stale_copies([lesson], copies, rep))
     student.write_student_notebooks([lesson], copies, rep, complete=True)
-    assert student.stale_copies([lesson], copies, rep) == [] and not (copies / "08_gone.ipynb").exists()
+    assert (
+        student.stale_copies([lesson], copies, rep) == []
+        and not (copies / "08_gone.ipynb").exists()
+    )
 
 
 def test_student_project_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:
@@ -194,14 +236,24 @@ def test_student_project_is_assembled_without_nbformat(tmp_path: Path) -> None:
     if not list(student.COPIES.glob("*.ipynb")):
         pytest.skip("no student copies yet (`make student`)")
     out = tmp_path / "_student"
-    code = ("import sys; sys.modules['nbformat'] = sys.modules['nbconvert'] = sys.modules['yaml'] = None; "
-            "sys.path.insert(0, 'tools'); import student; "
-            f"sys.exit(student.main(['--project-only', '--out', {str(out)!r}]))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    code = (
+        "import sys; sys.modules['nbformat'] = sys.modules['nbconvert'] = sys.modules['yaml'] = None; "
+        "sys.path.insert(0, 'tools'); import student; "
+        f"sys.exit(student.main(['--project-only', '--out', {str(out)!r}]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     copied = sorted(p.name for p in (out / "notebooks").glob("*.ipynb"))
     assert copied == sorted(p.name for p in student.COPIES.glob("*.ipynb"))
-    for name in ["_quarto.yml", "_quarto-student.yml", "index.qmd", "notebooks/_metadata.yml", "tools/site/course.lua"]:
+    for name in [
+        "_quarto.yml",
+        "_quarto-student.yml",
+        "index.qmd",
+        "notebooks/_metadata.yml",
+        "tools/site/course.lua",
+    ]:
         assert (out / name).is_file(), name
     profile = yaml.safe_load((out / "_quarto-student.yml").read_text(encoding="utf-8"))
     assert profile["website"]["repo-subdir"] == "student"
@@ -210,6 +262,7 @@ def test_student_project_is_assembled_without_nbformat(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------------
 # Figures and cell options in the lessons (no Quarto needed)
 # ---------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", LESSON_PARAMS)
 def test_lesson_figures_work_in_colab_and_exist(path: Path) -> None:
@@ -224,12 +277,16 @@ def test_lesson_figures_work_in_colab_and_exist(path: Path) -> None:
             if src.startswith("attachment:") or src == badges.BADGE_IMAGE:
                 continue
             if not re.match(r"https?://", src):
-                problems.append(f"cell {i}: {src} is a path that Colab cannot open; use "
-                                f"{badges.image_url(owner, name, Path(src).name, branch)}")
+                problems.append(
+                    f"cell {i}: {src} is a path that Colab cannot open; use "
+                    f"{badges.image_url(owner, name, Path(src).name, branch)}"
+                )
             elif badges.IMAGE_URL.match(src):
                 file = src.split("/images/", 1)[1]
                 if not (ROOT / "images" / file).is_file():
-                    problems.append(f"cell {i}: {src}: no images/{file} (draw it with tools/images.py)")
+                    problems.append(
+                        f"cell {i}: {src}: no images/{file} (draw it with tools/images.py)"
+                    )
     assert problems == []
 
 
@@ -257,7 +314,9 @@ def test_images_are_drawn_by_the_script(tmp_path: Path) -> None:
     assert images.main(["--out", str(tmp_path)]) == 0
     for name, figure in images.FIGURES.items():
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
-        assert (ROOT / "images" / name).is_file(), f"images/{name} is not committed (run `make images`)"
+        assert (ROOT / "images" / name).is_file(), (
+            f"images/{name} is not committed (run `make images`)"
+        )
         assert len(figure.alt) > 40, f"{name}: alt text should describe the figure"
 
 
@@ -265,7 +324,13 @@ def test_receptive_fields_are_the_lessons() -> None:
     """The figure's fields: mc.receptive_field_table of lesson 4's own plain CNN (what its alt text says)."""
     fields = images.receptive_fields()
     assert [(name, r, j) for name, _, _, r, j in fields] == [
-        ("conv1", 3, 1), ("conv2", 5, 1), ("pool", 6, 2), ("conv3", 10, 2), ("conv4", 14, 2), ("conv5", 18, 2)]
+        ("conv1", 3, 1),
+        ("conv2", 5, 1),
+        ("pool", 6, 2),
+        ("conv3", 10, 2),
+        ("conv4", 14, 2),
+        ("conv5", 18, 2),
+    ]
     nested = images.nested_fields(fields)
     for (_, r_in, a), (_, r_out, b) in zip(nested, nested[1:]):
         assert b <= a and a + r_in <= b + r_out, "each field lies inside the next layer's"
@@ -275,6 +340,7 @@ def test_receptive_fields_are_the_lessons() -> None:
 # The GitHub workflows (no Quarto needed)
 # ---------------------------------------------------------------------------------------------------
 
+
 def _steps(workflow: dict) -> list[dict]:
     return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
 
@@ -283,8 +349,11 @@ def test_workflows_pass_actionlint(tmp_path: Path) -> None:
     try:
         findings = lint_workflows.lint(lint_workflows.workflows())
         broken = tmp_path / "broken.yml"
-        broken.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
-                          "      - run: echo ${{ github.no_such_thing }}\n", encoding="utf-8")
+        broken.write_text(
+            "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+            "      - run: echo ${{ github.no_such_thing }}\n",
+            encoding="utf-8",
+        )
         caught = lint_workflows.lint([broken])
     except lint_workflows.Unavailable as err:
         pytest.skip(str(err))
@@ -298,8 +367,9 @@ def test_test_workflow_runs_the_readme_test_command() -> None:
     assert "push" in events and "pull_request" in events
     runs = " ".join(step.get("run", "") for step in _steps(wf))
     assert "bash .ci/run" in runs or "make test" in runs
-    assert any(step.get("uses", "").startswith("quarto-dev/quarto-actions/setup@") for step in _steps(wf)), \
-        "install Quarto so that the render tests run"
+    assert any(
+        step.get("uses", "").startswith("quarto-dev/quarto-actions/setup@") for step in _steps(wf)
+    ), "install Quarto so that the render tests run"
 
 
 def test_browser_tests_cannot_skip_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -328,19 +398,29 @@ def test_browser_tests_cannot_skip_in_ci(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_pages_workflow_publishes_both_editions() -> None:
     wf = _workflow("pages.yml")
-    assert wf["permissions"].get("pages") == "write" and wf["permissions"].get("id-token") == "write"
+    assert (
+        wf["permissions"].get("pages") == "write" and wf["permissions"].get("id-token") == "write"
+    )
     steps = _steps(wf)
     uses = [step.get("uses", "") for step in steps]
     assert any(u.startswith("quarto-dev/quarto-actions/setup@") for u in uses)
     assert any(u.startswith("actions/setup-node@") for u in uses), "npm installs ONNX Runtime Web"
     runs = [script for _, script in pages_build_steps()]
-    assert runs[0].strip().splitlines()[-1] == "python tools/site_assets.py --require", \
+    assert runs[0].strip().splitlines()[-1] == "python tools/site_assets.py --require", (
         "the demo's runtime and feature-map model first, as in make site"
-    assert "import onnx" in runs[0] and "-c constraints.txt onnx" in runs[0], "tools/feature_maps.py needs onnx"
+    )
+    assert "import onnx" in runs[0] and "-c constraints.txt onnx" in runs[0], (
+        "tools/feature_maps.py needs onnx"
+    )
     renders = [r for r in runs if r.startswith("quarto render")]
-    assert renders == ["quarto render --no-execute", "quarto render _student --profile student --no-execute"]
+    assert renders == [
+        "quarto render --no-execute",
+        "quarto render _student --profile student --no-execute",
+    ]
     text = json.dumps(wf)
-    assert "--execute" not in text and "make execute" not in text, "publishing never re-runs the notebooks"
+    assert "--execute" not in text and "make execute" not in text, (
+        "publishing never re-runs the notebooks"
+    )
     assert "tools/student.py --project-only" in text and "_site/student" in text
     assert any(u.startswith("actions/upload-pages-artifact@") for u in uses)
     assert any(u.startswith("actions/deploy-pages@") for u in uses)
@@ -350,12 +430,16 @@ def test_pages_workflow_publishes_both_editions() -> None:
 # Rendering both editions (needs Quarto)
 # ---------------------------------------------------------------------------------------------------
 
+
 class Site:
     """One rendered edition: its folder, the notebooks its lesson pages come from, parsed pages."""
 
-    def __init__(self, name: str, folder: Path, notebooks: dict[str, Path], seconds: float, exclude: str = ""):
+    def __init__(
+        self, name: str, folder: Path, notebooks: dict[str, Path], seconds: float, exclude: str = ""
+    ):
         self.name, self.folder, self.notebooks, self.seconds = name, folder, notebooks, seconds
-        self.exclude = exclude  # a top-level folder that holds another edition (the student one under student/)
+        # a top-level folder that holds another edition (the student one under student/)
+        self.exclude = exclude
         self._pages: dict[Path, BeautifulSoup] = {}
 
     def page(self, rel: str | Path) -> BeautifulSoup:
@@ -366,7 +450,11 @@ class Site:
 
     def pages(self) -> list[Path]:
         rels = (p.relative_to(self.folder) for p in self.folder.rglob("*.html"))
-        return sorted(r for r in rels if "site_libs" not in r.parts and not (self.exclude and r.parts[0] == self.exclude))
+        return sorted(
+            r
+            for r in rels
+            if "site_libs" not in r.parts and not (self.exclude and r.parts[0] == self.exclude)
+        )
 
     def lesson_page(self, lesson: str) -> str:
         return f"notebooks/{Path(lesson).stem}.html"
@@ -380,11 +468,22 @@ def sites(published_build: site_build.Build) -> dict[str, Site]:
         pytest.skip("no lessons in notebooks/ yet")
     copies = sorted(p for p in student.COPIES.glob("*.ipynb") if lessons.is_lesson(p))
     if [p.name for p in copies] != [p.name for p in LESSONS]:
-        pytest.skip("the student copies do not match the lessons (see test_student_copies_are_up_to_date)")
+        pytest.skip(
+            "the student copies do not match the lessons (see test_student_copies_are_up_to_date)"
+        )
     seconds = published_build.seconds
-    return {"instructor": Site("instructor", published_build.site, {p.name: p for p in LESSONS}, seconds / 2,
-                               exclude="student"),
-            "student": Site("student", published_build.site / "student", {p.name: p for p in copies}, seconds / 2)}
+    return {
+        "instructor": Site(
+            "instructor",
+            published_build.site,
+            {p.name: p for p in LESSONS},
+            seconds / 2,
+            exclude="student",
+        ),
+        "student": Site(
+            "student", published_build.site / "student", {p.name: p for p in copies}, seconds / 2
+        ),
+    }
 
 
 EDITIONS = ["instructor", "student"]
@@ -392,11 +491,15 @@ EDITIONS = ["instructor", "student"]
 
 def test_render_time(sites: dict[str, Site]) -> None:
     total = sum(site.seconds for site in sites.values())
-    assert total < RENDER_BUDGET_S, f"rendering both editions took {total:.0f} s; CI must stay under 10 minutes"
+    assert total < RENDER_BUDGET_S, (
+        f"rendering both editions took {total:.0f} s; CI must stay under 10 minutes"
+    )
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
-def test_every_lesson_page_exists_with_all_its_figures(sites: dict[str, Site], edition: str) -> None:
+def test_every_lesson_page_exists_with_all_its_figures(
+    sites: dict[str, Site], edition: str
+) -> None:
     site = sites[edition]
     assert (site.folder / "index.html").is_file()
     for name, notebook in site.notebooks.items():
@@ -405,7 +508,9 @@ def test_every_lesson_page_exists_with_all_its_figures(sites: dict[str, Site], e
         page = site.page(rel)
         figures = page.select("main div.cell-output-display img")
         expected = image_count(nbformat.read(notebook, as_version=4))
-        assert len(figures) == expected, f"{rel}: {len(figures)} figures, the notebook has {expected} image outputs"
+        assert len(figures) == expected, (
+            f"{rel}: {len(figures)} figures, the notebook has {expected} image outputs"
+        )
         assert all(img.get("alt") or img.find_parent("figure") for img in figures)
 
 
@@ -426,20 +531,34 @@ def test_internal_links_images_and_anchors_resolve(sites: dict[str, Site], editi
             parts = urlsplit(ref)
             if parts.scheme or ref.startswith(("//", "mailto:", "javascript:", "data:")):
                 if f"raw.githubusercontent.com/{owner}/{name}/" in ref:
-                    problems.append(f"{rel}: {ref} should be served from the site's images/ (course.lua)")
+                    problems.append(
+                        f"{rel}: {ref} should be served from the site's images/ (course.lua)"
+                    )
                 continue
-            if "/images/" in f"/{parts.path}" and (img := page.find("img", src=ref)) is not None \
-                    and not img.get("alt", "").strip():
+            if (
+                "/images/" in f"/{parts.path}"
+                and (img := page.find("img", src=ref)) is not None
+                and not img.get("alt", "").strip()
+            ):
                 problems.append(f"{rel}: the course figure {ref} has no alt text")
-            target = (site.folder / rel).parent / unquote(parts.path) if parts.path else site.folder / rel
+            target = (
+                (site.folder / rel).parent / unquote(parts.path)
+                if parts.path
+                else site.folder / rel
+            )
             if target.is_dir():
                 target = target / "index.html"
             if not target.exists():
-                problems.append(f"{rel}: {ref} -> {target.relative_to(site.folder) if site.folder in target.parents else target} missing")
+                problems.append(
+                    f"{rel}: {ref} -> {target.relative_to(site.folder) if site.folder in target.parents else target} missing"
+                )
                 continue
             if parts.fragment and target.suffix == ".html":
                 other = site.page(target.resolve().relative_to(site.folder.resolve()))
-                if other.find(id=unquote(parts.fragment)) is None and other.find(attrs={"name": parts.fragment}) is None:
+                if (
+                    other.find(id=unquote(parts.fragment)) is None
+                    and other.find(attrs={"name": parts.fragment}) is None
+                ):
                     problems.append(f"{rel}: {ref}: no element with id {parts.fragment!r}")
     assert problems == []
 
@@ -481,8 +600,11 @@ def _solution_snippets(lesson: Path) -> list[tuple[str, str]]:
 
 def _solution_traces(page: BeautifulSoup, lesson: Path) -> list[str]:
     """What of the lesson's solution cells shows on the page: tagged cells, solution headings, code."""
-    traces = [f"a cell tagged solution ({div.get('id')})" for div in page.select("div.cell[data-tags]")
-              if "solution" in div["data-tags"]]
+    traces = [
+        f"a cell tagged solution ({div.get('id')})"
+        for div in page.select("div.cell[data-tags]")
+        if "solution" in div["data-tags"]
+    ]
     main = page.select_one("main") or page
     text, code = _words(main.get_text(" ")), _code_texts(main)
     for kind, snippet in _solution_snippets(lesson):
@@ -498,15 +620,21 @@ def test_student_pages_have_no_solutions(sites: dict[str, Site]) -> None:
         if not _solution_cells(lesson):
             continue
         full_traces = _solution_traces(sites["instructor"].page(rel), lesson)
-        assert full_traces, f"the check finds nothing of {lesson.name}'s solutions on its instructor page"
+        assert full_traces, (
+            f"the check finds nothing of {lesson.name}'s solutions on its instructor page"
+        )
         problems += [f"{rel}: {t}" for t in _solution_traces(sites["student"].page(rel), lesson)]
         main = sites["student"].page(rel).select_one("main")
-        problems += [f"{rel}: points at solutions: {s}" for s in solution_pointers(main.get_text(" "))]
+        problems += [
+            f"{rel}: points at solutions: {s}" for s in solution_pointers(main.get_text(" "))
+        ]
     assert problems == []
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
-def test_badge_source_and_download_lead_to_the_editions_notebooks(sites: dict[str, Site], edition: str) -> None:
+def test_badge_source_and_download_lead_to_the_editions_notebooks(
+    sites: dict[str, Site], edition: str
+) -> None:
     """Instructor pages lead to notebooks/<lesson>; student pages to student/notebooks/<lesson> and a
     download without solutions, and nothing in the student site leads to the full notebooks."""
     site = sites[edition]
@@ -515,25 +643,45 @@ def test_badge_source_and_download_lead_to_the_editions_notebooks(sites: dict[st
     for lesson in site.notebooks:
         rel = site.lesson_page(lesson)
         page = site.page(rel)
-        badge_links = [a["href"] for a in page.select("a[href^='https://colab.research.google.com/']")]
+        badge_links = [
+            a["href"] for a in page.select("a[href^='https://colab.research.google.com/']")
+        ]
         assert badge_links == [badges.colab_url(owner, name, lesson, branch, folder)], rel
         badge = page.select_one(f"a[href='{badge_links[0]}']")
-        assert badge.find_parent("figure") is None, f"{rel}: the Colab badge is rendered as a figure"
+        assert badge.find_parent("figure") is None, (
+            f"{rel}: the Colab badge is rendered as a figure"
+        )
         sources = [a["href"] for a in page.select("a.toc-action") if "View source" in a.get_text()]
-        assert sources and set(sources) == {f"https://github.com/{owner}/{name}/blob/{branch}/{folder}/{lesson}"}, rel
+        assert sources and set(sources) == {
+            f"https://github.com/{owner}/{name}/blob/{branch}/{folder}/{lesson}"
+        }, rel
         formats = page.select(".quarto-alternate-formats a")
-        assert len(formats) == 1, f"{rel}: Other Formats lists {[a.get_text(strip=True) for a in formats]}"
+        assert len(formats) == 1, (
+            f"{rel}: Other Formats lists {[a.get_text(strip=True) for a in formats]}"
+        )
         download = nbformat.read((site.folder / rel).parent / formats[0]["href"], as_version=4)
         sources = "\n".join(_words(c.source) for c in download.cells)
-        found = [snippet for _, snippet in _solution_snippets(_lesson(lesson)) if snippet in sources]
+        found = [
+            snippet for _, snippet in _solution_snippets(_lesson(lesson)) if snippet in sources
+        ]
         if edition == "student":
-            assert found == [] and not any(student.is_solution(c) for c in download.cells), \
+            assert found == [] and not any(student.is_solution(c) for c in download.cells), (
                 f"{rel}: the download holds solutions: {found[:3]}"
+            )
         else:
-            assert len(found) == len(_solution_snippets(_lesson(lesson))), f"{rel}: solutions missing"
+            assert len(found) == len(_solution_snippets(_lesson(lesson))), (
+                f"{rel}: solutions missing"
+            )
     if edition == "student":
-        full = re.compile(rf"(?:github\.com|colab\.research\.google\.com/github)/{owner}/{name}/blob/[^/]+/notebooks/")
-        leaks = [f"{rel}: {ref}" for rel in site.pages() for ref in _targets(site.page(rel)) if full.search(ref)]
+        full = re.compile(
+            rf"(?:github\.com|colab\.research\.google\.com/github)/{owner}/{name}/blob/[^/]+/notebooks/"
+        )
+        leaks = [
+            f"{rel}: {ref}"
+            for rel in site.pages()
+            for ref in _targets(site.page(rel))
+            if full.search(ref)
+        ]
         assert leaks == [], "the student edition links to the notebooks with solutions"
 
 
@@ -542,10 +690,16 @@ def test_view_source_links_exist_in_the_repository(sites: dict[str, Site], editi
     site = sites[edition]
     owner, name, branch = repo()
     prefix = f"https://github.com/{owner}/{name}/blob/{branch}/"
-    missing = [f"{rel}: {a['href']}" for rel in site.pages() for a in site.page(rel).select("a[href]")
-               if a["href"].startswith(prefix) and not (ROOT / a["href"][len(prefix):]).exists()]
-    assert missing == [], ("'View source' leads to files that are not in the repository (a page that has "
-                           "no source in student/ needs `repo-actions: false` in its front matter)")
+    missing = [
+        f"{rel}: {a['href']}"
+        for rel in site.pages()
+        for a in site.page(rel).select("a[href]")
+        if a["href"].startswith(prefix) and not (ROOT / a["href"][len(prefix) :]).exists()
+    ]
+    assert missing == [], (
+        "'View source' leads to files that are not in the repository (a page that has "
+        "no source in student/ needs `repo-actions: false` in its front matter)"
+    )
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
@@ -557,7 +711,9 @@ def test_navbar_marks_only_the_page_itself(sites: dict[str, Site], edition: str)
         for link in page.select("#quarto-header a.nav-link.active, #quarto-header a[aria-current]"):
             target = ((site.folder / rel).parent / link.get("href", "")).resolve()
             if target != (site.folder / rel).resolve():
-                problems.append(f"{rel}: the navbar marks {link.get_text(strip=True)!r} ({link.get('href')}) as current")
+                problems.append(
+                    f"{rel}: the navbar marks {link.get_text(strip=True)!r} ({link.get('href')}) as current"
+                )
     assert problems == []
 
 
@@ -581,7 +737,11 @@ def test_search_index_lists_every_lesson(sites: dict[str, Site], edition: str) -
     missing = [site.lesson_page(n) for n in site.notebooks if site.lesson_page(n) not in hrefs]
     assert missing == [], f"not in the search index: {missing}"
     if edition == "student":
-        found = [e["href"] for e in entries if re.search(r"(?i)solution to homework", e.get("title", "") + e.get("text", ""))]
+        found = [
+            e["href"]
+            for e in entries
+            if re.search(r"(?i)solution to homework", e.get("title", "") + e.get("text", ""))
+        ]
         assert found == [], f"the student search index holds solutions: {found}"
 
 
@@ -595,6 +755,7 @@ def test_editions_say_which_they_are(sites: dict[str, Site]) -> None:
 # The published site in a browser (needs Chromium and Playwright, like tests/test_demo.py)
 # ---------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def published(sites: dict[str, Site]) -> Iterator[tuple[str, object]]:
     """(URL, browser): the Pages build of the clean copy served on 127.0.0.1, and headless Chromium."""
@@ -602,6 +763,7 @@ def published(sites: dict[str, Site]) -> Iterator[tuple[str, object]]:
 
     site_browser.require()
     from playwright import sync_api
+
     server = serve.make_server(sites["instructor"].folder, quiet=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -636,16 +798,19 @@ def _visit(browser: object, url: str) -> dict[str, list[str]]:
     page.goto(url, wait_until="load")
     page.wait_for_timeout(300)  # scripts that start after load (search, the demo's runtime)
     if url.endswith("demo.html"):
-        page.wait_for_function("!document.getElementById('demo-status').textContent.startsWith('Loading the models')",
-                               timeout=30_000)
+        page.wait_for_function(
+            "!document.getElementById('demo-status').textContent.startsWith('Loading the models')",
+            timeout=30_000,
+        )
         found["status"] = [page.locator("#demo-status").inner_text()]
     page.close()
     return found
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
-def test_published_pages_send_nothing_to_third_parties(sites: dict[str, Site], published: tuple[str, object],
-                                                       edition: str) -> None:
+def test_published_pages_send_nothing_to_third_parties(
+    sites: dict[str, Site], published: tuple[str, object], edition: str
+) -> None:
     """Every page of the Pages build works offline: no request leaves the site (no CDN, web font, badge
     image or MathJax), none fails (the favicon included), no script error (e.g. `define is not defined`)."""
     base, browser = published
@@ -653,12 +818,18 @@ def test_published_pages_send_nothing_to_third_parties(sites: dict[str, Site], p
     problems = []
     for rel in sites[edition].pages():
         found = _visit(browser, f"{base}/{prefix}{rel.as_posix()}")
-        problems += [f"{prefix}{rel}: {kind}: {item}" for kind in ("outside", "failed", "errors") for item in found[kind]]
+        problems += [
+            f"{prefix}{rel}: {kind}: {item}"
+            for kind in ("outside", "failed", "errors")
+            for item in found[kind]
+        ]
     assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
-def test_published_demo_loads_its_runtime_and_models(published: tuple[str, object], edition: str) -> None:
+def test_published_demo_loads_its_runtime_and_models(
+    published: tuple[str, object], edition: str
+) -> None:
     """The draw-a-digit page of the Pages build finds ONNX Runtime Web (npm ci in the workflow) and both models."""
     base, browser = published
     prefix = "" if edition == "instructor" else "student/"
@@ -669,6 +840,7 @@ def test_published_demo_loads_its_runtime_and_models(published: tuple[str, objec
 # ---------------------------------------------------------------------------------------------------
 # Phones and accessibility (issue 31): HTML checks, then every page in Chromium with axe-core
 # ---------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("edition", EDITIONS)
 def test_figures_open_full_size(sites: dict[str, Site], edition: str) -> None:
@@ -686,17 +858,21 @@ def test_figures_open_full_size(sites: dict[str, Site], edition: str) -> None:
 
 @pytest.mark.parametrize("edition", EDITIONS)
 def test_download_is_the_committed_notebook(sites: dict[str, Site], edition: str) -> None:
-    """"Download this notebook" gives the committed notebook (the lesson, or its student copy), not
+    """ "Download this notebook" gives the committed notebook (the lesson, or its student copy), not
     Quarto's NN_name.out.ipynb rewrite, and the same link shows under the title for a phone."""
     site = sites[edition]
     committed = ROOT / ("notebooks" if edition == "instructor" else student.STUDENT_FOLDER)
     for lesson in site.notebooks:
         rel = site.lesson_page(lesson)
         page = site.page(rel)
-        hrefs = [a["href"] for a in page.select(".quarto-alternate-formats a, .lesson-links a[download]")]
+        hrefs = [
+            a["href"] for a in page.select(".quarto-alternate-formats a, .lesson-links a[download]")
+        ]
         assert hrefs == [lesson, lesson], f"{rel}: download links {hrefs}"
         served = (site.folder / rel).parent / lesson
-        assert served.read_bytes() == (committed / lesson).read_bytes(), f"{rel}: {lesson} is not the committed one"
+        assert served.read_bytes() == (committed / lesson).read_bytes(), (
+            f"{rel}: {lesson} is not the committed one"
+        )
         assert not served.with_suffix(".out.ipynb").exists()
 
 
@@ -710,21 +886,30 @@ def test_report_an_issue_names_the_page(sites: dict[str, Site], edition: str) ->
         assert links, f"{rel}: no 'Report an issue' link"
         for href in links:
             query = dict(part.split("=", 1) for part in urlsplit(href).query.split("&"))
-            assert "title" in query and unquote(query.get("body", "")).startswith(f"Page: {prefix}{rel}"), href
+            assert "title" in query and unquote(query.get("body", "")).startswith(
+                f"Page: {prefix}{rel}"
+            ), href
 
 
 def test_student_index_leads_to_the_student_copies(sites: dict[str, Site]) -> None:
     """The student index says to open student/notebooks/ and shows no instructor run times."""
-    text = {e: " ".join(sites[e].page("index.html").select_one("main").get_text(" ").split()) for e in EDITIONS}
+    text = {
+        e: " ".join(sites[e].page("index.html").select_one("main").get_text(" ").split())
+        for e in EDITIONS
+    }
     assert "jupyter lab student/notebooks/" in text["student"]
     assert not re.search(r"jupyter lab notebooks/", text["student"])
     assert "jupyter lab notebooks/" in text["instructor"]
     assert "CPU run time" in text["instructor"] and "CPU run time" not in text["student"]
-    assert not re.search(r"\d+(?:\.\d+)? min\b", text["student"]), "the student index shows run times"
+    assert not re.search(r"\d+(?:\.\d+)? min\b", text["student"]), (
+        "the student index shows run times"
+    )
 
 
-SIZES = {"desktop": {"viewport": {"width": 1280, "height": 900}},
-         "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}}
+SIZES = {
+    "desktop": {"viewport": {"width": 1280, "height": 900}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+}
 AXE_RUN = """async () => {
   const result = await axe.run(document, {resultTypes: ["violations"]});
   return result.violations.map(v => ({id: v.id, impact: v.impact,
@@ -796,14 +981,19 @@ def audit(sites: dict[str, Site], published: tuple[str, object], published_build
             try:
                 for rel in sites[edition].pages():
                     page = context.new_page()
-                    page.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())
+                    page.route(
+                        re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort()
+                    )
                     page.goto(f"{base}/{prefix}{rel.as_posix()}", wait_until="load")
                     page.wait_for_timeout(200)  # the search box and the page's own script
                     width = page.evaluate("document.documentElement.scrollWidth")
                     reading = page.evaluate(READING)
                     page.add_script_tag(path=str(axe))
-                    results[f"{prefix}{rel.as_posix()}"] = {"width": width, "violations": page.evaluate(AXE_RUN),
-                                                            "reading": reading}
+                    results[f"{prefix}{rel.as_posix()}"] = {
+                        "width": width,
+                        "violations": page.evaluate(AXE_RUN),
+                        "reading": reading,
+                    }
                     page.close()
             finally:
                 context.close()
@@ -817,7 +1007,11 @@ def audit(sites: dict[str, Site], published: tuple[str, object], published_build
 def test_every_page_fits_a_phone(audit, edition: str) -> None:
     """At 390 x 844 no page scrolls sideways: wide tables, code and formulas scroll in their own box."""
     width = SIZES["phone"]["viewport"]["width"]
-    wide = [f"{rel}: {r['width']} px wide" for rel, r in audit(edition, "phone").items() if r["width"] > width]
+    wide = [
+        f"{rel}: {r['width']} px wide"
+        for rel, r in audit(edition, "phone").items()
+        if r["width"] > width
+    ]
     assert wide == [], f"pages wider than a {width} px phone:\n" + "\n".join(wide)
 
 
@@ -825,14 +1019,19 @@ def test_every_page_fits_a_phone(audit, edition: str) -> None:
 @pytest.mark.parametrize("edition", EDITIONS)
 def test_no_serious_accessibility_violations(audit, edition: str, size: str) -> None:
     """axe-core finds no critical or serious violation on any page, at desktop and phone sizes."""
-    found = [f"{rel}: {v['impact']} {v['id']} at {v['nodes']}" for rel, r in audit(edition, size).items()
-             for v in r["violations"] if v["impact"] in ("critical", "serious")]
+    found = [
+        f"{rel}: {v['impact']} {v['id']} at {v['nodes']}"
+        for rel, r in audit(edition, size).items()
+        for v in r["violations"]
+        if v["impact"] in ("critical", "serious")
+    ]
     assert found == [], "\n".join(found)
 
 
 # ---------------------------------------------------------------------------------------------------
 # The site reads well everywhere (issue 44)
 # ---------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("edition", EDITIONS)
@@ -844,10 +1043,15 @@ def test_text_outputs_keep_their_lines(audit, edition: str, size: str) -> None:
     wrapped = [f"{rel}: {o}" for rel, r in results.items() for o in r["reading"]["wrapped"]]
     assert wrapped == [], "text outputs whose lines wrap:\n" + "\n".join(wrapped)
     unreachable = [f"{rel}: {o}" for rel, r in results.items() for o in r["reading"]["unreachable"]]
-    assert unreachable == [], "wide text outputs that are not a focusable scroll box with the cue:\n" + "\n".join(unreachable)
+    assert unreachable == [], (
+        "wide text outputs that are not a focusable scroll box with the cue:\n"
+        + "\n".join(unreachable)
+    )
     assert sum(r["reading"]["outputs"] for r in results.values()) > 50
     if size == "phone":
-        assert sum(r["reading"]["scrolling"] for r in results.values()) > 0, "no wide output to check the box with"
+        assert sum(r["reading"]["scrolling"] for r in results.values()) > 0, (
+            "no wide output to check the box with"
+        )
 
 
 FOCUS_RING = r"""() => {
@@ -876,13 +1080,19 @@ def _open(browser: object, url: str, size: str) -> tuple[object, object]:
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
-def test_skip_link_first_and_a_visible_focus_ring(sites: dict[str, Site], published: tuple[str, object], edition: str) -> None:
+def test_skip_link_first_and_a_visible_focus_ring(
+    sites: dict[str, Site], published: tuple[str, object], edition: str
+) -> None:
     """The first Tab stop is "Skip to the content", which moves the focus into the lesson; every one of
     the first Tab stops (navbar, search, sidebar, contents, lesson) shows a focus ring of at least 2 px
     with a contrast of at least 3:1 against what surrounds it (WCAG 2.2, 1.4.11 and 2.4.13)."""
     base, browser = published
     prefix = "" if edition == "instructor" else "student/"
-    context, page = _open(browser, f"{base}/{prefix}{sites[edition].lesson_page(next(iter(sites[edition].notebooks)))}", "desktop")
+    context, page = _open(
+        browser,
+        f"{base}/{prefix}{sites[edition].lesson_page(next(iter(sites[edition].notebooks)))}",
+        "desktop",
+    )
     try:
         page.keyboard.press("Tab")
         first = page.evaluate(FOCUS_RING)
@@ -903,20 +1113,24 @@ def test_skip_link_first_and_a_visible_focus_ring(sites: dict[str, Site], publis
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
-def test_contents_and_back_to_top_on_a_phone(sites: dict[str, Site], published: tuple[str, object], edition: str) -> None:
+def test_contents_and_back_to_top_on_a_phone(
+    sites: dict[str, Site], published: tuple[str, object], edition: str
+) -> None:
     """On a phone each lesson has "On this page" under its title (Quarto's contents sit in a margin the
     phone does not show), and a screen down, "Contents" and "Top" buttons that lead back there."""
     base, browser = published
     prefix = "" if edition == "instructor" else "student/"
     site = sites[edition]
     # every lesson of the instructor edition; the student edition's pages are built alike (CI time)
-    for lesson in list(site.notebooks)[:None if edition == "instructor" else 1]:
+    for lesson in list(site.notebooks)[: None if edition == "instructor" else 1]:
         rel = site.lesson_page(lesson)
         sections = len(site.page(rel).select("nav#TOC > ul > li"))
         context, page = _open(browser, f"{base}/{prefix}{rel}", "phone")
         try:
             contents = page.locator("#phone-toc")
-            assert contents.is_visible() and contents.bounding_box()["y"] < 844, f"{rel}: no contents in the first screen"
+            assert contents.is_visible() and contents.bounding_box()["y"] < 844, (
+                f"{rel}: no contents in the first screen"
+            )
             assert not page.locator("nav#TOC").is_visible()
             contents.locator("summary").click()
             links = contents.locator("nav > ul > li > a")
@@ -927,7 +1141,9 @@ def test_contents_and_back_to_top_on_a_phone(sites: dict[str, Site], published: 
             assert page.evaluate("location.hash") == f"#{target}"
             assert not page.evaluate("document.getElementById('phone-toc').open")
             heading = page.locator(f"[id='{target}']").bounding_box()
-            assert 0 <= heading["y"] < 844, f"{rel}: {target} not in view after following the contents"
+            assert 0 <= heading["y"] < 844, (
+                f"{rel}: {target} not in view after following the contents"
+            )
             jumps = page.locator(".page-jumps")
             assert jumps.is_visible(), f"{rel}: no Top / Contents buttons a screen down"
             page.locator(".page-jumps .jump-contents").click()
@@ -941,7 +1157,9 @@ def test_contents_and_back_to_top_on_a_phone(sites: dict[str, Site], published: 
             assert page.evaluate("window.scrollY") == 0
         finally:
             context.close()
-    context, page = _open(browser, f"{base}/{prefix}{site.lesson_page(next(iter(site.notebooks)))}", "desktop")
+    context, page = _open(
+        browser, f"{base}/{prefix}{site.lesson_page(next(iter(site.notebooks)))}", "desktop"
+    )
     try:
         assert page.locator("nav#TOC").is_visible() and not page.locator("#phone-toc").is_visible()
     finally:
@@ -951,8 +1169,12 @@ def test_contents_and_back_to_top_on_a_phone(sites: dict[str, Site], published: 
 @pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("edition", EDITIONS)
 def test_no_serious_accessibility_violations_with_search_or_sidebar_open(
-        sites: dict[str, Site], published: tuple[str, object], published_build: site_build.Build,
-        edition: str, size: str) -> None:
+    sites: dict[str, Site],
+    published: tuple[str, object],
+    published_build: site_build.Build,
+    edition: str,
+    size: str,
+) -> None:
     """axe-core, as in test_no_serious_accessibility_violations, on a lesson with the search open and
     showing results, and on a phone with the sidebar (the lessons menu) open; a search result still
     opens its page."""
@@ -977,8 +1199,11 @@ def test_no_serious_accessibility_violations_with_search_or_sidebar_open(
                 page.wait_for_selector("#quarto-sidebar.show", state="visible")
                 page.wait_for_timeout(400)
             page.add_script_tag(path=str(axe))
-            found += [f"{state}: {v['impact']} {v['id']} at {v['nodes']}" for v in page.evaluate(AXE_RUN)
-                      if v["impact"] in ("critical", "serious")]
+            found += [
+                f"{state}: {v['impact']} {v['id']} at {v['nodes']}"
+                for v in page.evaluate(AXE_RUN)
+                if v["impact"] in ("critical", "serious")
+            ]
             if state == "search":
                 before = page.url
                 page.locator("li.aa-Item[role='option']").nth(1).click()
@@ -1003,14 +1228,17 @@ PRINTED = r"""() => {
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
-def test_lessons_print_whole(sites: dict[str, Site], published: tuple[str, object], edition: str) -> None:
+def test_lessons_print_whole(
+    sites: dict[str, Site], published: tuple[str, object], edition: str
+) -> None:
     """Printed (print media, an A4 page's width), a lesson is the lesson alone at full width: no navbar,
     sidebar, contents, buttons or on-screen hints ("scroll sideways"), and no table, output, formula or
     figure cut at the right edge (lesson 4's speed table lost its last column)."""
     base, browser = published
     prefix = "" if edition == "instructor" else "student/"
     site = sites[edition]
-    context = browser.new_context(viewport={"width": 703, "height": 1000})  # 186 mm at 96 px per inch
+    # 186 mm at 96 px per inch
+    context = browser.new_context(viewport={"width": 703, "height": 1000})
     try:
         for lesson in site.notebooks:
             page = context.new_page()
@@ -1022,7 +1250,9 @@ def test_lessons_print_whole(sites: dict[str, Site], published: tuple[str, objec
             printed = page.evaluate(PRINTED)
             rel = site.lesson_page(lesson)
             assert printed["shown"] == [], f"{rel}: printed with {printed['shown']}"
-            assert printed["mainWidth"] >= 0.95 * printed["pageWidth"], f"{rel}: not full width: {printed}"
+            assert printed["mainWidth"] >= 0.95 * printed["pageWidth"], (
+                f"{rel}: not full width: {printed}"
+            )
             assert printed["cut"] == [] and printed["hints"] == 0, f"{rel}: {printed}"
             page.close()
     finally:
@@ -1030,8 +1260,12 @@ def test_lessons_print_whole(sites: dict[str, Site], published: tuple[str, objec
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
-def test_figures_open_at_full_size_on_a_phone(sites: dict[str, Site], published: tuple[str, object],
-                                              published_build: site_build.Build, edition: str) -> None:
+def test_figures_open_at_full_size_on_a_phone(
+    sites: dict[str, Site],
+    published: tuple[str, object],
+    published_build: site_build.Build,
+    edition: str,
+) -> None:
     """On a phone a lesson's figures are shown at a third of their size or less; a tap opens each at 90% of
     its natural size or more, in a view that pans (scrolls both ways), which Escape closes, giving the
     focus back; axe-core finds nothing serious with it open."""
@@ -1059,11 +1293,15 @@ def test_figures_open_at_full_size_on_a_phone(sites: dict[str, Site], published:
                 problems.append(f"{rel}: figure {i + 1}: {shown}")
             if i == 0:
                 page.add_script_tag(path=str(site_browser.axe_script(published_build.clone, ROOT)))
-                problems += [f"{rel}: with a figure open: {v['impact']} {v['id']} at {v['nodes']}"
-                             for v in page.evaluate(AXE_RUN) if v["impact"] in ("critical", "serious")]
+                problems += [
+                    f"{rel}: with a figure open: {v['impact']} {v['id']} at {v['nodes']}"
+                    for v in page.evaluate(AXE_RUN)
+                    if v["impact"] in ("critical", "serious")
+                ]
             page.keyboard.press("Escape")
-            page.wait_for_selector("dialog.figure-zoom[open]", state="detached", timeout=5_000) \
-                if page.locator("dialog.figure-zoom[open]").count() else None
+            page.wait_for_selector(
+                "dialog.figure-zoom[open]", state="detached", timeout=5_000
+            ) if page.locator("dialog.figure-zoom[open]").count() else None
             if page.evaluate("document.activeElement.classList.contains('lightbox')") is not True:
                 problems.append(f"{rel}: figure {i + 1}: the focus does not return to the figure")
     finally:
@@ -1078,7 +1316,10 @@ def test_wrapped_code_has_a_hanging_indent(audit, edition: str, size: str) -> No
     Python keeps its indentation (post_render.py: --indent, course.css)."""
     results = audit(edition, size)
     flat = [f"{rel}: {line}" for rel, r in results.items() for line in r["reading"]["flatWraps"]]
-    assert flat == [], "wrapped code lines that restart at their own indentation or left of it:\n" + "\n".join(flat)
+    assert flat == [], (
+        "wrapped code lines that restart at their own indentation or left of it:\n"
+        + "\n".join(flat)
+    )
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
@@ -1087,14 +1328,30 @@ def test_search_snippets_print_each_formula_once(sites: dict[str, Site], edition
     ("momentum mm = 0.1"; post_render.py cleans search.json)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("post_render", ROOT / "tools" / "site" / "post_render.py")
+    spec = importlib.util.spec_from_file_location(
+        "post_render", ROOT / "tools" / "site" / "post_render.py"
+    )
     post_render = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(post_render)
     site = sites[edition]
-    formulas = [f for rel in site.pages() for f in post_render.math_texts((site.folder / rel).read_text(encoding="utf-8"))]
+    formulas = [
+        f
+        for rel in site.pages()
+        for f in post_render.math_texts((site.folder / rel).read_text(encoding="utf-8"))
+    ]
     assert len(formulas) > 20
     entries = json.loads((site.folder / "search.json").read_text(encoding="utf-8"))
-    twice = [f"{e['href']}: ...{e['text'][:60]}" for e in entries if post_render.clean_search_text(e["text"], formulas) != e["text"]]
-    assert twice == [], "search entries that print formulas twice (shown, then TeX):\n" + "\n".join(twice)
-    assert post_render.clean_search_text("with momentum mm = 0.1 (mostly)", [("with momentum", "m", "m")]) == \
-        "with momentum m = 0.1 (mostly)"
+    twice = [
+        f"{e['href']}: ...{e['text'][:60]}"
+        for e in entries
+        if post_render.clean_search_text(e["text"], formulas) != e["text"]
+    ]
+    assert twice == [], "search entries that print formulas twice (shown, then TeX):\n" + "\n".join(
+        twice
+    )
+    assert (
+        post_render.clean_search_text(
+            "with momentum mm = 0.1 (mostly)", [("with momentum", "m", "m")]
+        )
+        == "with momentum m = 0.1 (mostly)"
+    )

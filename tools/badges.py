@@ -42,10 +42,16 @@ COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^\s()<>\"
 # The package requirement of the install cell, up to the end of the repository URL.
 INSTALL_REQ = re.compile(r"mnist-course\s*@\s*git\+https?://[^\s\"'#@]+")
 # A course figure on GitHub, up to `images/` (any owner, repo and branch).
-IMAGE_URL = re.compile(r"https://raw\.githubusercontent\.com/[^/\s()<>\"']+/[^/\s()<>\"']+/[^/\s()<>\"']+/images/")
+IMAGE_URL = re.compile(
+    r"https://raw\.githubusercontent\.com/[^/\s()<>\"']+/[^/\s()<>\"']+/[^/\s()<>\"']+/images/"
+)
 # The recorded benchmarks on GitHub: a page (markdown links) and a raw file (code), up to `benchmarks/`.
-BENCHMARK_PAGE = re.compile(r"https://github\.com/[^/\s()<>\"']+/[^/\s()<>\"']+/blob/[^/\s()<>\"']+/benchmarks/")
-BENCHMARK_RAW = re.compile(r"https://raw\.githubusercontent\.com/[^/\s()<>\"']+/[^/\s()<>\"']+/[^/\s()<>\"']+/benchmarks/")
+BENCHMARK_PAGE = re.compile(
+    r"https://github\.com/[^/\s()<>\"']+/[^/\s()<>\"']+/blob/[^/\s()<>\"']+/benchmarks/"
+)
+BENCHMARK_RAW = re.compile(
+    r"https://raw\.githubusercontent\.com/[^/\s()<>\"']+/[^/\s()<>\"']+/[^/\s()<>\"']+/benchmarks/"
+)
 
 
 class ConfigError(Exception):
@@ -87,13 +93,19 @@ def repo_from_config(quarto_yml: Path = QUARTO_YML) -> tuple[str, str, str]:
     return owner, repo, str(website.get("repo-branch") or "main")
 
 
-def colab_url(owner: str, repo: str, notebook: str, branch: str = "main", folder: str = "notebooks") -> str:
+def colab_url(
+    owner: str, repo: str, notebook: str, branch: str = "main", folder: str = "notebooks"
+) -> str:
     """The Colab link that opens <folder>/<notebook> of the repository (the student copies live in
     student/notebooks)."""
-    return f"https://colab.research.google.com/github/{owner}/{repo}/blob/{branch}/{folder}/{notebook}"
+    return (
+        f"https://colab.research.google.com/github/{owner}/{repo}/blob/{branch}/{folder}/{notebook}"
+    )
 
 
-def colab_badge(owner: str, repo: str, notebook: str, branch: str = "main", folder: str = "notebooks") -> str:
+def colab_badge(
+    owner: str, repo: str, notebook: str, branch: str = "main", folder: str = "notebooks"
+) -> str:
     return f"[![Open In Colab]({BADGE_IMAGE})]({colab_url(owner, repo, notebook, branch, folder)})"
 
 
@@ -114,8 +126,14 @@ def install_requirement(owner: str, repo: str) -> str:
     return f"mnist-course @ git+https://github.com/{owner}/{repo}"
 
 
-def rewrite(nb: nbformat.NotebookNode, notebook: str, owner: str, repo: str, branch: str = "main",
-            folder: str = "notebooks") -> bool:
+def rewrite(
+    nb: nbformat.NotebookNode,
+    notebook: str,
+    owner: str,
+    repo: str,
+    branch: str = "main",
+    folder: str = "notebooks",
+) -> bool:
     """Rewrite the badge, install requirement and figure URLs of `nb` (in place); True if anything
     changed. `folder` is where the notebook lives in the repository (the badge opens it there)."""
     changed = False
@@ -124,11 +142,16 @@ def rewrite(nb: nbformat.NotebookNode, notebook: str, owner: str, repo: str, bra
         url = colab_url(owner, repo, notebook, branch, folder)
         source = COLAB_LINK.sub(url, first_md.source)
         if not COLAB_LINK.search(source):
-            source = source.rstrip("\n") + "\n\n" + colab_badge(owner, repo, notebook, branch, folder)
+            source = (
+                source.rstrip("\n") + "\n\n" + colab_badge(owner, repo, notebook, branch, folder)
+            )
         if source != first_md.source:
             first_md.source, changed = source, True
     images = image_url(owner, repo, "", branch)
-    pages, raws = benchmark_url(owner, repo, "", branch), benchmark_url(owner, repo, "", branch, raw=True)
+    pages, raws = (
+        benchmark_url(owner, repo, "", branch),
+        benchmark_url(owner, repo, "", branch, raw=True),
+    )
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             source = BENCHMARK_PAGE.sub(pages, IMAGE_URL.sub(images, cell.source))
@@ -148,10 +171,18 @@ def rewrite(nb: nbformat.NotebookNode, notebook: str, owner: str, repo: str, bra
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks (default: the lessons in notebooks/)")
-    parser.add_argument("--quarto", type=Path, default=QUARTO_YML, help="the _quarto.yml to read repo-url from")
-    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a notebook is out of date")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "notebooks", nargs="*", type=Path, help="notebooks (default: the lessons in notebooks/)"
+    )
+    parser.add_argument(
+        "--quarto", type=Path, default=QUARTO_YML, help="the _quarto.yml to read repo-url from"
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 if a notebook is out of date"
+    )
     args = parser.parse_args(argv)
     try:
         owner, repo, branch = repo_from_config(args.quarto)
@@ -167,7 +198,9 @@ def main(argv: list[str] | None = None) -> int:
             stale.append(path)
             if not args.check:
                 nbformat.write(nb, path)
-        status = "up to date" if path not in stale else ("out of date" if args.check else "rewritten")
+        status = (
+            "up to date" if path not in stale else ("out of date" if args.check else "rewritten")
+        )
         print(f"{path.name}: {status} ({owner}/{repo}@{branch})")
     return 1 if args.check and stale else 0
 

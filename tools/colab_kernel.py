@@ -21,16 +21,28 @@ from nbclient import NotebookClient
 from colab import ALLOWED_INSTALL_LINES, REQUIREMENT, TQDM
 
 #: The course's benchmark records, which a lesson outside a clone reads from GitHub (`mc.read_runs`).
-BENCHMARKS = re.compile(r"https://raw\.githubusercontent\.com/[^/\s\"']+/[^/\s\"']+/[^/\s\"']+/benchmarks/")
-FAKE_COLAB = ('import sys, types\n'
-              'sys.modules["google.colab"] = types.ModuleType("google.colab")  # what the install cell looks for')
+BENCHMARKS = re.compile(
+    r"https://raw\.githubusercontent\.com/[^/\s\"']+/[^/\s\"']+/[^/\s\"']+/benchmarks/"
+)
+FAKE_COLAB = (
+    "import sys, types\n"
+    'sys.modules["google.colab"] = types.ModuleType("google.colab")  # what the install cell looks for'
+)
 
 
 def checkout_copy(root: Path, into: Path) -> Path:
     """The working tree's files that git tracks or would track (not ignored), copied to `into`: what
     `pip install git+...` would build, with this checkout's changes, without writing into the checkout."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=root, check=True,
-                            capture_output=True).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+            cwd=root,
+            check=True,
+            capture_output=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         source = root / name
         if source.is_file():
@@ -72,25 +84,36 @@ def execute_lessons(paths: list[Path], root: Path, timeout: int) -> int:
         nb = nbformat.read(path, as_version=4)
         install = nb.cells[1]
         if not REQUIREMENT.search(install.source):
-            problems.append(f"{path.name}: cell 1 is not the install cell (no `mnist-course @ git+...`)")
+            problems.append(
+                f"{path.name}: cell 1 is not the install cell (no `mnist-course @ git+...`)"
+            )
             continue
         install.source = REQUIREMENT.sub(f"mnist-course @ {source.as_uri()}", install.source)
-        for cell in nb.cells:  # this checkout's benchmark records, not those on GitHub's main branch
+        # this checkout's benchmark records, not those on GitHub's main branch
+        for cell in nb.cells:
             if cell.cell_type == "code":
                 cell.source = BENCHMARKS.sub((source / "benchmarks").as_uri() + "/", cell.source)
         nb.cells.insert(0, nbformat.v4.new_code_cell(FAKE_COLAB))
         folder = scratch / path.stem
         folder.mkdir()
         start = time.perf_counter()
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                                resources={"metadata": {"path": str(folder)}})
+        client = NotebookClient(
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            allow_errors=True,
+            resources={"metadata": {"path": str(folder)}},
+        )
         client.execute()
         report["lessons"][path.name] = time.perf_counter() - start
         timing = nb.cells[2].metadata.get("execution", {})
         if "iopub.execute_input" in timing and not report["install_s"]:
             from datetime import datetime
-            t0, t1 = (datetime.fromisoformat(timing[k].replace("Z", "+00:00"))
-                      for k in ("iopub.execute_input", "shell.execute_reply"))
+
+            t0, t1 = (
+                datetime.fromisoformat(timing[k].replace("Z", "+00:00"))
+                for k in ("iopub.execute_input", "shell.execute_reply")
+            )
             report["install_s"] = (t1 - t0).total_seconds()
         for line in (line for output in nb.cells[2].outputs for line in lines_of(output)):
             if line.strip() not in ALLOWED_INSTALL_LINES:
@@ -98,11 +121,15 @@ def execute_lessons(paths: list[Path], root: Path, timeout: int) -> int:
         for number, cell in enumerate(nb.cells[1:], start=0):
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
-                    problems.append(f"{path.name}, cell {number}: {output['ename']}: {output['evalue'][:300]}")
+                    problems.append(
+                        f"{path.name}, cell {number}: {output['ename']}: {output['evalue'][:300]}"
+                    )
                 elif output.get("name") == "stderr":
                     for line in lines_of(output):
                         if not TQDM.match(line):
-                            problems.append(f"{path.name}, cell {number} wrote to stderr: {line.strip()[:300]}")
+                            problems.append(
+                                f"{path.name}, cell {number} wrote to stderr: {line.strip()[:300]}"
+                            )
         print(f"colab: {path.name}: ran in {report['lessons'][path.name]:.0f} s", flush=True)
     after = {d.metadata["Name"].lower() for d in metadata.distributions() if d.metadata["Name"]}
     report["added_mb"] = sizes(after - before)

@@ -42,8 +42,14 @@ def record_path(notebook: Path, folder: Path = RECORDS) -> Path:
 def made_with(nb: nbformat.NotebookNode) -> str | None:
     """The "Made with: ..." line printed by the notebook's last code cell, if any."""
     code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
-    texts = [o.get("text", "") for o in (code[-1].get("outputs", []) if code else []) if o.get("output_type") == "stream"]
-    return next((line for t in texts for line in t.splitlines() if line.startswith(MADE_WITH)), None)
+    texts = [
+        o.get("text", "")
+        for o in (code[-1].get("outputs", []) if code else [])
+        if o.get("output_type") == "stream"
+    ]
+    return next(
+        (line for t in texts for line in t.splitlines() if line.startswith(MADE_WITH)), None
+    )
 
 
 def execute(path: Path, timeout: int = 1800, records: Path = RECORDS) -> tuple[float, str | None]:
@@ -56,26 +62,45 @@ def execute(path: Path, timeout: int = 1800, records: Path = RECORDS) -> tuple[f
     partial.write_text("", encoding="utf-8")
     start = time.perf_counter()
     try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", coalesce_streams=True, record_timing=False,
-                       resources={"metadata": {"path": str(path.parent)}}).execute(
-            env={**os.environ, RECORD_ENV: str(partial.resolve())})
+        NotebookClient(
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            coalesce_streams=True,
+            record_timing=False,
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute(env={**os.environ, RECORD_ENV: str(partial.resolve())})
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
     seconds = time.perf_counter() - start
     nb.metadata.pop("widgets", None)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, path)
     partial.replace(target)
     return seconds, made_with(nb)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to run (default: all lessons)")
-    parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell (default 1800)")
-    parser.add_argument("--records", type=Path, default=RECORDS,
-                        help="where each run's record goes, <lesson>.jsonl (default: benchmarks/records/)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "notebooks", nargs="*", type=Path, help="notebooks to run (default: all lessons)"
+    )
+    parser.add_argument(
+        "--timeout", type=int, default=1800, help="seconds allowed per cell (default 1800)"
+    )
+    parser.add_argument(
+        "--records",
+        type=Path,
+        default=RECORDS,
+        help="where each run's record goes, <lesson>.jsonl (default: benchmarks/records/)",
+    )
     args = parser.parse_args()
     paths = args.notebooks or lesson_notebooks(ROOT / "notebooks")
     missing = [str(p) for p in paths if not p.is_file()]
@@ -87,9 +112,11 @@ def main() -> None:
     for path in paths:
         print(f"{path.name}: running ...", flush=True)
         seconds, environment = execute(path.resolve(), args.timeout, args.records)
-        print(f"{path.name}: {seconds:.0f} s; {environment or f'its last cell prints no {MADE_WITH!r} line'}; "
-              f"record: {record_path(path, args.records)}",
-              flush=True)
+        print(
+            f"{path.name}: {seconds:.0f} s; {environment or f'its last cell prints no {MADE_WITH!r} line'}; "
+            f"record: {record_path(path, args.records)}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

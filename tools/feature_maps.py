@@ -33,8 +33,25 @@ OUT = ROOT / "demo" / "feature-maps" / "lesson4_cnn_feature_maps.onnx"
 GRID_OPS = {"Conv", "MaxPool", "AveragePool"}
 #: Layers that keep the grid and act on each value (or channel) alone: a convolution's feature map is
 #: read after the chain of these that follows it (in the lesson's CNN: the ReLU; batch norm is fused).
-ELEMENTWISE_OPS = {"BatchNormalization", "Relu", "LeakyRelu", "PRelu", "Elu", "Selu", "Celu", "Gelu", "Sigmoid",
-                   "HardSigmoid", "HardSwish", "Tanh", "Clip", "Softplus", "Mish", "Dropout", "Identity"}
+ELEMENTWISE_OPS = {
+    "BatchNormalization",
+    "Relu",
+    "LeakyRelu",
+    "PRelu",
+    "Elu",
+    "Selu",
+    "Celu",
+    "Gelu",
+    "Sigmoid",
+    "HardSigmoid",
+    "HardSwish",
+    "Tanh",
+    "Clip",
+    "Softplus",
+    "Mish",
+    "Dropout",
+    "Identity",
+}
 
 
 def _square(node: onnx.NodeProto, name: str, default: int) -> int:
@@ -42,8 +59,10 @@ def _square(node: onnx.NodeProto, name: str, default: int) -> int:
     attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
     values = set(attrs.get(name, [default]))
     if len(values) != 1:
-        raise ValueError(f"feature maps: layer {node.name!r} ({node.op_type}) has {name}={attrs[name]}; "
-                         "only square kernels, strides and paddings are supported")
+        raise ValueError(
+            f"feature maps: layer {node.name!r} ({node.op_type}) has {name}={attrs[name]}; "
+            "only square kernels, strides and paddings are supported"
+        )
     return values.pop()
 
 
@@ -72,17 +91,27 @@ def derive(model: onnx.ModelProto) -> tuple[onnx.ModelProto, dict]:
     """
     graph = model.graph
     if len(graph.input) != 1 or len(graph.output) != 1:
-        raise ValueError(f"feature maps: the model should have one input and one output (the logits), "
-                         f"it has {len(graph.input)} and {len(graph.output)}")
+        raise ValueError(
+            f"feature maps: the model should have one input and one output (the logits), "
+            f"it has {len(graph.input)} and {len(graph.output)}"
+        )
     inferred = shape_inference.infer_shapes(model, strict_mode=True)
-    types = {v.name: v for v in [*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output]}
+    types = {
+        v.name: v
+        for v in [*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output]
+    }
 
     def shape(name: str) -> list[int | str]:
         return [d.dim_value or d.dim_param for d in types[name].type.tensor_type.shape.dim]
 
     input_name = graph.input[0].name
     in_shape = shape(input_name)
-    if len(in_shape) != 4 or in_shape[1] != 1 or in_shape[2] != in_shape[3] or not isinstance(in_shape[2], int):
+    if (
+        len(in_shape) != 4
+        or in_shape[1] != 1
+        or in_shape[2] != in_shape[3]
+        or not isinstance(in_shape[2], int)
+    ):
         raise ValueError(f"feature maps: the input should be [N, 1, H, H] images, it is {in_shape}")
     initializers = {t.name for t in graph.initializer}
     producer = {out: node for node in graph.node for out in node.output}
@@ -117,14 +146,25 @@ def derive(model: onnx.ModelProto) -> tuple[onnx.ModelProto, dict]:
         name = _layer_name(node, initializers)
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         if attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
-            raise ValueError(f"feature maps: layer {name} uses auto_pad={attrs['auto_pad']!r}; export with explicit padding")
+            raise ValueError(
+                f"feature maps: layer {name} uses auto_pad={attrs['auto_pad']!r}; export with explicit padding"
+            )
         if not reads_from(node, previous):
-            raise ValueError(f"feature maps: layer {name} does not read the previous conv or pooling layer's "
-                             "output: the model's layers must form a chain")
-        k = _square(node, "dilations", 1) * (_square(node, "kernel_shape", 1) - 1) + 1  # a dilated kernel's span
+            raise ValueError(
+                f"feature maps: layer {name} does not read the previous conv or pooling layer's "
+                "output: the model's layers must form a chain"
+            )
+        # a dilated kernel's span
+        k = _square(node, "dilations", 1) * (_square(node, "kernel_shape", 1) - 1) + 1
         out_shape = shape(node.output[0])
-        layer = dict(name=name, op=node.op_type, k=k, s=_square(node, "strides", 1), p=_square(node, "pads", 0),
-                     n_out=out_shape[-1])
+        layer = dict(
+            name=name,
+            op=node.op_type,
+            k=k,
+            s=_square(node, "strides", 1),
+            p=_square(node, "pads", 0),
+            n_out=out_shape[-1],
+        )
         if node.op_type == "Conv":
             output, after = activation(node.output[0])
             layer.update(output=output, after=after, channels=out_shape[1])
@@ -149,8 +189,11 @@ def write(source: Path = SOURCE, out: Path = OUT) -> dict:
     derived, manifest = derive(onnx.load(source))
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(derived, out)
-    manifest = dict(model=out.name, source=dict(file=source.name, sha256=hashlib.sha256(source.read_bytes()).hexdigest()),
-                    **manifest)
+    manifest = dict(
+        model=out.name,
+        source=dict(file=source.name, sha256=hashlib.sha256(source.read_bytes()).hexdigest()),
+        **manifest,
+    )
     out.with_suffix(".json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return manifest
 
@@ -159,9 +202,14 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     source, out = (Path(args[0]) if args else SOURCE), (Path(args[1]) if len(args) > 1 else OUT)
     manifest = write(source, out)
-    maps = [f"{layer['name']} {layer['channels']}x{layer['n_out']}x{layer['n_out']}"
-            for layer in manifest["layers"] if "output" in layer]
-    print(f"feature_maps: {out.name} ({out.stat().st_size:,} bytes) from {source.name}: {', '.join(maps)}")
+    maps = [
+        f"{layer['name']} {layer['channels']}x{layer['n_out']}x{layer['n_out']}"
+        for layer in manifest["layers"]
+        if "output" in layer
+    ]
+    print(
+        f"feature_maps: {out.name} ({out.stat().st_size:,} bytes) from {source.name}: {', '.join(maps)}"
+    )
     return 0
 
 

@@ -35,7 +35,9 @@ def floors(pyproject: Path = ROOT / "pyproject.toml", skip: set[str] = frozenset
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--skip", nargs="*", default=[], help="requirements to leave out (e.g. torch torchvision)")
+    parser.add_argument(
+        "--skip", nargs="*", default=[], help="requirements to leave out (e.g. torch torchvision)"
+    )
     args = parser.parse_args()
     print("\n".join(floors(skip={s.lower() for s in args.skip})))
 

@@ -56,10 +56,17 @@ def page(entries: list[dict], lessons: list[Path] | None = None) -> str:
     ]
     for entry in sorted(entries, key=lambda e: e["term"].lower()):
         lesson = int(entry["lesson"])
-        where = f"[lesson {lesson}](notebooks/{lessons[lesson - 1].name})" if lesson <= len(lessons) else f"lesson {lesson}"
+        where = (
+            f"[lesson {lesson}](notebooks/{lessons[lesson - 1].name})"
+            if lesson <= len(lessons)
+            else f"lesson {lesson}"
+        )
         also = f" ({', '.join(entry['also'])})" if entry["also"] else ""
-        lines += [f"[**{entry['term']}**{also}]{{#{anchor(entry['term'])}}}",
-                  f":   {' '.join(str(entry['definition']).split())} *Introduced in {where}.*", ""]
+        lines += [
+            f"[**{entry['term']}**{also}]{{#{anchor(entry['term'])}}}",
+            f":   {' '.join(str(entry['definition']).split())} *Introduced in {where}.*",
+            "",
+        ]
     return "\n".join(lines)
 
 

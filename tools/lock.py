@@ -46,8 +46,10 @@ def closure(project: str = PROJECT, extras: tuple[str, ...] = EXTRAS) -> dict[st
         try:
             dist = metadata.distribution(name)
         except metadata.PackageNotFoundError:
-            raise SystemExit(f"lock: {name} is required but not installed here; install the project first "
-                             f"(pip install -e '.[dev]')") from None
+            raise SystemExit(
+                f"lock: {name} is required but not installed here; install the project first "
+                f"(pip install -e '.[dev]')"
+            ) from None
         found[name] = dist.version
         for line in dist.requires or []:
             req = Requirement(line)

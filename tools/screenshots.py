@@ -25,8 +25,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import serve as site_server  # noqa: E402  (tools/serve.py: the MIME types and gzip of `make serve`)
 
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def serve(folder: Path) -> tuple[object, str]:
@@ -50,11 +57,23 @@ def print_pages(pdf: Path, count: int = 2) -> list[Path]:
     return written
 
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
 
 
-def shoot(site: Path, out: Path, browser, width: int, full_page: bool, phone: bool = False,
-          printed: bool = False) -> list[str]:
+def shoot(
+    site: Path,
+    out: Path,
+    browser,
+    width: int,
+    full_page: bool,
+    phone: bool = False,
+    printed: bool = False,
+) -> list[str]:
     """Screenshot every page of `site` into `out`; returns the problems seen (console errors, 404s)."""
     problems = []
     server, base = serve(site)
@@ -63,14 +82,27 @@ def shoot(site: Path, out: Path, browser, width: int, full_page: bool, phone: bo
             rel = page_path.relative_to(site).as_posix()
             if rel.startswith("site_libs/"):
                 continue
-            page = browser.new_page(**(PHONE if phone else {"viewport": {"width": width, "height": 1000}}))
+            page = browser.new_page(
+                **(PHONE if phone else {"viewport": {"width": width, "height": 1000}})
+            )
             errors: list[str] = []
-            page.on("console", lambda msg, errors=errors: errors.append(msg.text) if msg.type == "error" else None)
-            page.on("response", lambda r, errors=errors: errors.append(f"{r.status} {r.url}")
-                    if r.url.startswith(base) and r.status >= 400 else None)
+            page.on(
+                "console",
+                lambda msg, errors=errors: errors.append(msg.text) if msg.type == "error" else None,
+            )
+            page.on(
+                "response",
+                lambda r, errors=errors: (
+                    errors.append(f"{r.status} {r.url}")
+                    if r.url.startswith(base) and r.status >= 400
+                    else None
+                ),
+            )
             page.goto(base + rel, wait_until="load")
             page.wait_for_timeout(300)
-            target = out / (rel.removesuffix(".html").replace("/", "__") + (".phone.png" if phone else ".png"))
+            target = out / (
+                rel.removesuffix(".html").replace("/", "__") + (".phone.png" if phone else ".png")
+            )
             target.parent.mkdir(parents=True, exist_ok=True)
             if printed:
                 target = target.with_name(target.name.replace(".png", ".print.pdf"))
@@ -89,27 +121,46 @@ def shoot(site: Path, out: Path, browser, width: int, full_page: bool, phone: bo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("sites", nargs="*", type=Path, help="rendered site folders (default: _site, _site-student)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "sites", nargs="*", type=Path, help="rendered site folders (default: _site, _site-student)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots", help="where the PNGs go")
     parser.add_argument("--width", type=int, default=1280, help="viewport width in CSS pixels")
-    parser.add_argument("--full-page", action="store_true", help="the whole page, not only the first screen")
-    parser.add_argument("--phone", action="store_true", help="a 390 x 844 touch screen (a phone) instead of --width")
-    parser.add_argument("--print", dest="printed", action="store_true",
-                        help="print each page to PDF (A4; its first two pages as PNGs with pypdfium2)")
-    parser.add_argument("--chromium", default=shutil.which("chromium") or shutil.which("chromium-browser"),
-                        help="Chromium executable (default: the system's, else Playwright's own)")
+    parser.add_argument(
+        "--full-page", action="store_true", help="the whole page, not only the first screen"
+    )
+    parser.add_argument(
+        "--phone", action="store_true", help="a 390 x 844 touch screen (a phone) instead of --width"
+    )
+    parser.add_argument(
+        "--print",
+        dest="printed",
+        action="store_true",
+        help="print each page to PDF (A4; its first two pages as PNGs with pypdfium2)",
+    )
+    parser.add_argument(
+        "--chromium",
+        default=shutil.which("chromium") or shutil.which("chromium-browser"),
+        help="Chromium executable (default: the system's, else Playwright's own)",
+    )
     args = parser.parse_args(argv)
     sites = args.sites or [p for p in (ROOT / "_site", ROOT / "_site-student") if p.is_dir()]
     if not sites:
-        raise SystemExit("screenshots: no rendered site found; run `make site` and `make student` first")
+        raise SystemExit(
+            "screenshots: no rendered site found; run `make site` and `make student` first"
+        )
     missing = [str(s) for s in sites if not (s / "index.html").is_file()]
     if missing:
         raise SystemExit(f"screenshots: not a rendered site (no index.html): {', '.join(missing)}")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        raise SystemExit("screenshots: needs Playwright: .venv/bin/pip install playwright") from None
+        raise SystemExit(
+            "screenshots: needs Playwright: .venv/bin/pip install playwright"
+        ) from None
     problems = []
     with sync_playwright() as pw:
         launch = {"headless": True, "args": CHROMIUM_FLAGS}
@@ -118,8 +169,15 @@ def main(argv: list[str] | None = None) -> int:
         browser = pw.chromium.launch(**launch)
         try:
             for site in sites:
-                problems += shoot(site, args.out / site.name, browser, args.width, args.full_page, args.phone,
-                                  args.printed)
+                problems += shoot(
+                    site,
+                    args.out / site.name,
+                    browser,
+                    args.width,
+                    args.full_page,
+                    args.phone,
+                    args.printed,
+                )
         finally:
             browser.close()
     for problem in problems:

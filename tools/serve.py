@@ -22,12 +22,28 @@ from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-TYPES = {".mjs": "text/javascript", ".wasm": "application/wasm", ".onnx": "application/octet-stream",
-         ".svg": "image/svg+xml"}
+TYPES = {
+    ".mjs": "text/javascript",
+    ".wasm": "application/wasm",
+    ".onnx": "application/octet-stream",
+    ".svg": "image/svg+xml",
+}
 
 
 # Sent gzip-compressed to a browser that accepts it (images are compressed already).
-COMPRESS = {".html", ".css", ".js", ".mjs", ".json", ".wasm", ".onnx", ".svg", ".ipynb", ".txt", ".xml"}
+COMPRESS = {
+    ".html",
+    ".css",
+    ".js",
+    ".mjs",
+    ".json",
+    ".wasm",
+    ".onnx",
+    ".svg",
+    ".ipynb",
+    ".txt",
+    ".xml",
+}
 _compressed: dict[tuple[str, int, int], bytes] = {}  # (path, mtime_ns, size) -> gzip bytes
 _lock = threading.Lock()
 
@@ -55,7 +71,8 @@ class SiteHandler(SimpleHTTPRequestHandler):
         if os.path.isdir(path):
             index = os.path.join(path, "index.html")
             if not self.path.split("?", 1)[0].endswith("/") or not os.path.isfile(index):
-                return super().send_head()  # the redirect to the folder's URL with a /, or a listing
+                # the redirect to the folder's URL with a /, or a listing
+                return super().send_head()
             path = index
         accepts = "gzip" in self.headers.get("Accept-Encoding", "")
         if not accepts or Path(path).suffix not in COMPRESS or not os.path.isfile(path):
@@ -78,18 +95,25 @@ class SiteHandler(SimpleHTTPRequestHandler):
 def make_server(directory: Path, port: int = 0, quiet: bool = False) -> ThreadingHTTPServer:
     """An HTTP server for `directory` on 127.0.0.1:`port` (0: a free port); call serve_forever()."""
     handler = type("Handler", (SiteHandler,), {"quiet": quiet})
-    return ThreadingHTTPServer(("127.0.0.1", port), functools.partial(handler, directory=str(directory)))
+    return ThreadingHTTPServer(
+        ("127.0.0.1", port), functools.partial(handler, directory=str(directory))
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dir", type=Path, default=Path("_site"), help="the rendered site (default _site)")
+    parser.add_argument(
+        "--dir", type=Path, default=Path("_site"), help="the rendered site (default _site)"
+    )
     parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000)")
     args = parser.parse_args()
     if not (args.dir / "index.html").is_file():
         raise SystemExit(f"No site in {args.dir}/: run 'make site' (or 'make student') first")
     server = make_server(args.dir, args.port)
-    print(f"Serving {args.dir}/ at http://127.0.0.1:{server.server_address[1]}/ (Ctrl+C stops it)", flush=True)
+    print(
+        f"Serving {args.dir}/ at http://127.0.0.1:{server.server_address[1]}/ (Ctrl+C stops it)",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

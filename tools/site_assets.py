@@ -37,7 +37,9 @@ FEATURE_MAP_MODEL = ROOT / "demo" / "feature-maps" / "lesson4_cnn_feature_maps.o
 
 
 def pinned_version() -> str:
-    return json.loads((ROOT / "package-lock.json").read_text())["packages"]["node_modules/onnxruntime-web"]["version"]
+    return json.loads((ROOT / "package-lock.json").read_text())["packages"][
+        "node_modules/onnxruntime-web"
+    ]["version"]
 
 
 def installed_version() -> str | None:
@@ -51,12 +53,16 @@ def main(argv: list[str] | None = None) -> int:
     if installed_version() != version:
         npm = shutil.which("npm")
         if npm is None:
-            print(f"site_assets: npm not found, so the draw-a-digit page (demo.html) will have no runtime.\n"
-                  f"  Install Node.js 18 or newer with npm (https://nodejs.org/, or 'apt-get install nodejs npm'),\n"
-                  f"  then run 'make site' again: it installs onnxruntime-web {version} from package-lock.json.")
+            print(
+                f"site_assets: npm not found, so the draw-a-digit page (demo.html) will have no runtime.\n"
+                f"  Install Node.js 18 or newer with npm (https://nodejs.org/, or 'apt-get install nodejs npm'),\n"
+                f"  then run 'make site' again: it installs onnxruntime-web {version} from package-lock.json."
+            )
             return 1 if require else 0
         print(f"site_assets: npm ci (onnxruntime-web {version}) ...")
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ROOT, check=True)
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ROOT, check=True
+        )
     TARGET.mkdir(parents=True, exist_ok=True)
     for name in FILES:
         shutil.copy2(PACKAGE / "dist" / name, TARGET / name)
@@ -75,8 +81,10 @@ def write_feature_maps(require: bool) -> int:
     try:
         import feature_maps
     except ImportError as error:
-        print(f"site_assets: {error}, so the draw-a-digit page will show no feature maps.\n"
-              f"  Install it (pip install onnx, or make setup) and run 'make site' again.")
+        print(
+            f"site_assets: {error}, so the draw-a-digit page will show no feature maps.\n"
+            f"  Install it (pip install onnx, or make setup) and run 'make site' again."
+        )
         return 1 if require else 0
     feature_maps.main([str(FEATURE_MAP_SOURCE), str(FEATURE_MAP_MODEL)])
     return 0

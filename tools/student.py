@@ -46,7 +46,15 @@ MARKER = ".made-by-tools-student"  # in an assembled project: the next run may e
 # What the student project copies from the repository, besides notebooks/: what Quarto reads for the site
 # (_quarto.yml's pages and resources, the draw-a-digit page's assets in demo/, the filters, styles and
 # post-render script in tools/site/). A new page or asset is added here as well as to _quarto.yml.
-SITE_FILES = ("_quarto.yml", "index.qmd", "demo.qmd", "glossary.qmd", "images", "demo", "tools/site")
+SITE_FILES = (
+    "_quarto.yml",
+    "index.qmd",
+    "demo.qmd",
+    "glossary.qmd",
+    "images",
+    "demo",
+    "tools/site",
+)
 
 
 def lesson_notebooks(folder: Path = ROOT / "notebooks") -> list[Path]:
@@ -109,10 +117,15 @@ def untouched_checks(nb, lesson: str) -> None:
     for cell in cells:
         found = CHECK_CALL.match(cell.source.strip())
         if not found:
-            raise SystemExit(f"student: {lesson}: a cell tagged {CHECK_TAG} is not one grader.check(\"hwN\") call")
+            raise SystemExit(
+                f'student: {lesson}: a cell tagged {CHECK_TAG} is not one grader.check("hwN") call'
+            )
         text = repr(grader.check(found.group(1), {}))
-        cell.outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": text},
-                                               execution_count=cell.execution_count)]
+        cell.outputs = [
+            nbformat.v4.new_output(
+                "execute_result", data={"text/plain": text}, execution_count=cell.execution_count
+            )
+        ]
         tags = cell.metadata.setdefault("tags", [])
         if "nbval-check-output" not in tags:
             tags.append("nbval-check-output")
@@ -125,7 +138,9 @@ def drop_run_time(nb) -> None:
     """Replace the output of the cell that prints the lesson's run time: measured with the solution cells
     that the student copy lacks, it is not the copy's run time, and the note says so without pointing at them (the copy prints its own when run)."""
     line = re.compile(re.escape(RUN_TIME) + r":[^\n]*")
-    note = f"{RUN_TIME}: printed here when you run this copy (the instructor edition runs more cells)"
+    note = (
+        f"{RUN_TIME}: printed here when you run this copy (the instructor edition runs more cells)"
+    )
     for cell in nb.cells:
         if cell.cell_type == "code" and RUN_TIME in cell.source:
             for output in cell.get("outputs", []):
@@ -146,7 +161,9 @@ def check_targets(paths: list[Path], out_dir: Path) -> list[Path]:
     sources = {p.resolve() for p in paths}
     lessons_dir = (ROOT / "notebooks").resolve()
     if out_dir.resolve() == lessons_dir or out_dir.resolve() in {p.parent for p in sources}:
-        raise SystemExit(f"student: refusing to write into {out_dir}, a folder of original notebooks")
+        raise SystemExit(
+            f"student: refusing to write into {out_dir}, a folder of original notebooks"
+        )
     targets = [out_dir / p.name for p in paths]
     if any(t.resolve() in sources for t in targets):
         raise SystemExit("student: refusing to overwrite an original notebook")
@@ -155,7 +172,9 @@ def check_targets(paths: list[Path], out_dir: Path) -> list[Path]:
     return targets
 
 
-def stale_copies(paths: list[Path], out_dir: Path, repo: tuple[str, str, str], complete: bool = True) -> list[str]:
+def stale_copies(
+    paths: list[Path], out_dir: Path, repo: tuple[str, str, str], complete: bool = True
+) -> list[str]:
     """What `write_student_notebooks` would change: copies missing or different and, when `paths`
     are all the lessons (`complete`), copies of lessons that do not exist."""
     problems = []
@@ -163,16 +182,25 @@ def stale_copies(paths: list[Path], out_dir: Path, repo: tuple[str, str, str], c
         if not target.is_file():
             problems.append(f"{target.name}: no student copy in {out_dir}")
         elif target.read_text(encoding="utf-8") != student_text(path, repo):
-            problems.append(f"{target.name}: the student copy differs from the lesson without its solutions")
+            problems.append(
+                f"{target.name}: the student copy differs from the lesson without its solutions"
+            )
     if complete:
         names = {p.name for p in paths}
-        problems += [f"{extra.name}: a student copy of no lesson" for extra in sorted(out_dir.glob("*.ipynb"))
-                     if extra.name not in names]
+        problems += [
+            f"{extra.name}: a student copy of no lesson"
+            for extra in sorted(out_dir.glob("*.ipynb"))
+            if extra.name not in names
+        ]
     return problems
 
 
-def write_student_notebooks(paths: list[Path], out_dir: Path, repo: tuple[str, str, str] | None = None,
-                            complete: bool = False) -> list[Path]:
+def write_student_notebooks(
+    paths: list[Path],
+    out_dir: Path,
+    repo: tuple[str, str, str] | None = None,
+    complete: bool = False,
+) -> list[Path]:
     """Write the student copy of each lesson into `out_dir` (never over a source; a copy that is up to
     date is left alone). With `complete`, copies of lessons not in `paths` are removed."""
     repo = repo or repository()
@@ -197,7 +225,9 @@ def write_student_notebooks(paths: list[Path], out_dir: Path, repo: tuple[str, s
 def write_project(out: Path, copies: Path = COPIES) -> None:
     """Assemble the student Quarto project in `out`: the site's files, the student copies in
     notebooks/, and the `student` profile. Standard library only (the Pages workflow runs it)."""
-    notebooks = sorted(p for p in copies.glob("*.ipynb") if lessons.is_lesson(p)) if copies.is_dir() else []
+    notebooks = (
+        sorted(p for p in copies.glob("*.ipynb") if lessons.is_lesson(p)) if copies.is_dir() else []
+    )
     if not notebooks:
         raise SystemExit(f"student: no student copies in {copies}; run `make student` first")
     assemble_site(out, notebooks, profile=PROFILE)
@@ -208,12 +238,19 @@ def check_project_dir(out: Path, notebooks: list[Path]) -> None:
     """Stop unless `out` may be emptied: it does not exist, is empty, or is a project made by this tool
     (it holds MARKER), and it holds none of the notebooks and is not the repository or one of its folders."""
     target = out.resolve()
-    protected = {ROOT.resolve(), (ROOT / "notebooks").resolve(), COPIES.resolve(), (ROOT / "student").resolve()}
+    protected = {
+        ROOT.resolve(),
+        (ROOT / "notebooks").resolve(),
+        COPIES.resolve(),
+        (ROOT / "student").resolve(),
+    }
     if target in protected or any(target in p.resolve().parents for p in notebooks):
         raise SystemExit(f"student: refusing to assemble a site in {out}: it holds the notebooks")
     if target.is_dir() and any(target.iterdir()) and not (target / MARKER).is_file():
-        raise SystemExit(f"student: refusing to empty {out}, which tools/student.py did not make; "
-                         "remove it or choose another --out")
+        raise SystemExit(
+            f"student: refusing to empty {out}, which tools/student.py did not make; "
+            "remove it or choose another --out"
+        )
     if target.exists() and not target.is_dir():
         raise SystemExit(f"student: refusing to replace the file {out} with a folder")
 
@@ -227,7 +264,9 @@ def assemble_site(out: Path, notebooks: list[Path], profile: Path | None = None)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    (out / MARKER).write_text("Assembled by tools/student.py; emptied by the next run.\n", encoding="utf-8")
+    (out / MARKER).write_text(
+        "Assembled by tools/student.py; emptied by the next run.\n", encoding="utf-8"
+    )
 
     ignore = shutil.ignore_patterns(".*", "__pycache__", "*.out.ipynb", "*_files", "node_modules")
     for name in SITE_FILES:
@@ -253,15 +292,31 @@ def assemble_site(out: Path, notebooks: list[Path], profile: Path | None = None)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("notebooks", nargs="*", type=Path, help="lessons (default: all, see tools/lessons.py)")
-    parser.add_argument("--copies", type=Path, default=COPIES,
-                        help=f"folder of the committed student copies (default {STUDENT_FOLDER})")
-    parser.add_argument("--out", type=Path, default=PROJECT, help="student Quarto project folder (default _student)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "notebooks", nargs="*", type=Path, help="lessons (default: all, see tools/lessons.py)"
+    )
+    parser.add_argument(
+        "--copies",
+        type=Path,
+        default=COPIES,
+        help=f"folder of the committed student copies (default {STUDENT_FOLDER})",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=PROJECT, help="student Quarto project folder (default _student)"
+    )
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--check", action="store_true", help="write nothing; exit 1 if a copy is out of date")
-    mode.add_argument("--project-only", action="store_true", help="only assemble the project from the copies")
-    mode.add_argument("--copies-only", action="store_true", help="only write the copies, not the project")
+    mode.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if a copy is out of date"
+    )
+    mode.add_argument(
+        "--project-only", action="store_true", help="only assemble the project from the copies"
+    )
+    mode.add_argument(
+        "--copies-only", action="store_true", help="only write the copies, not the project"
+    )
     args = parser.parse_args(argv)
     if args.project_only:
         write_project(args.out, args.copies)

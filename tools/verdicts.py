@@ -141,7 +141,9 @@ def parse_record(lines: list[str], where: str = "record") -> Record:
             out.verdicts[key] = str(entry.get("value") or "")
             out.tables[cell] = max(out.tables.get(cell, 0), key.table)
         elif kind == "choice":
-            out.choices[_unique(ChoiceKey(cell, str(entry["name"])), out.choices, "name")] = entry.get("value")
+            out.choices[_unique(ChoiceKey(cell, str(entry["name"])), out.choices, "name")] = (
+                entry.get("value")
+            )
         else:
             out.notes.append(f"{where}, line {number}: unknown kind {kind!r}")
     return out
@@ -167,7 +169,9 @@ def _where(key: VerdictKey | ChoiceKey, tables: dict) -> str:
     return f"cell {cell}{table}: {key.row} · {key.column}"
 
 
-def compare(committed: dict, rerun: dict, tables: dict | None = None, differ: str = "flipped") -> list[Row]:
+def compare(
+    committed: dict, rerun: dict, tables: dict | None = None, differ: str = "flipped"
+) -> list[Row]:
     """Rows comparing two {key: value} dicts (from `read_record`): `same`, `differ` (default "flipped"),
     `only committed`, `only rerun`. Committed order first, then keys only the rerun has; entries that
     are empty in both runs (a reference row's verdict) are left out. Values are compared as data."""
@@ -176,10 +180,23 @@ def compare(committed: dict, rerun: dict, tables: dict | None = None, differ: st
         a, b = committed.get(key), rerun.get(key)
         if all(v is None or v == "" for v in (a, b)):
             continue
-        status = ("only rerun" if key not in committed else "only committed" if key not in rerun
-                  else "same" if a == b else differ)
-        rows.append(Row(_where(key, tables or {}), None if key not in committed else show(a),
-                        None if key not in rerun else show(b), status))
+        status = (
+            "only rerun"
+            if key not in committed
+            else "only committed"
+            if key not in rerun
+            else "same"
+            if a == b
+            else differ
+        )
+        rows.append(
+            Row(
+                _where(key, tables or {}),
+                None if key not in committed else show(a),
+                None if key not in rerun else show(b),
+                status,
+            )
+        )
     return rows
 
 
@@ -189,17 +206,21 @@ def _cell(text: str | None) -> str:
     return (text or "(empty)").replace("|", "\\|")
 
 
-def markdown_table(rows: list[Row], what: str, committed: str = "committed", rerun: str = "rerun") -> str:
+def markdown_table(
+    rows: list[Row], what: str, committed: str = "committed", rerun: str = "rerun"
+) -> str:
     """`rows` as a Markdown table; statuses other than `same` in bold."""
     lines = [f"| {what} | {committed} | {rerun} | |", "|---|---|---|---|"]
     for row in rows:
         status = row.status if row.status == "same" else f"**{row.status}**"
-        lines.append(f"| {_cell(row.what)} | {_cell(row.committed)} | {_cell(row.rerun)} | {status} |")
+        lines.append(
+            f"| {_cell(row.what)} | {_cell(row.committed)} | {_cell(row.rerun)} | {status} |"
+        )
     return "\n".join(lines)
 
 
 def summary(verdicts: list[Row], choices: list[Row]) -> str:
-    """"N verdicts: S same, F flipped; M choices: S same, C changed" (and what only one run has)."""
+    """ "N verdicts: S same, F flipped; M choices: S same, C changed" (and what only one run has)."""
 
     def count(rows: list[Row], differ: str) -> str:
         same = sum(r.status == "same" for r in rows)
@@ -209,23 +230,44 @@ def summary(verdicts: list[Row], choices: list[Row]) -> str:
             text += f", {n} {status}" if n else ""
         return text
 
-    return (f"{len(verdicts)} verdicts: {count(verdicts, 'flipped')}; "
-            f"{len(choices)} choices: {count(choices, 'changed')}")
+    return (
+        f"{len(verdicts)} verdicts: {count(verdicts, 'flipped')}; "
+        f"{len(choices)} choices: {count(choices, 'changed')}"
+    )
 
 
-def report(name: str, committed: Record, rerun: Record, how: str,
-           made_with_lines: tuple[str | None, str | None] = (None, None)) -> str:
+def report(
+    name: str,
+    committed: Record,
+    rerun: Record,
+    how: str,
+    made_with_lines: tuple[str | None, str | None] = (None, None),
+) -> str:
     """The Markdown report for one notebook: verdicts table, choices table, summary, "Made with" lines."""
-    tables = {cell: max(committed.tables.get(cell, 0), rerun.tables.get(cell, 0))
-              for cell in {**committed.tables, **rerun.tables}}
+    tables = {
+        cell: max(committed.tables.get(cell, 0), rerun.tables.get(cell, 0))
+        for cell in {**committed.tables, **rerun.tables}
+    }
     verdicts = compare(committed.verdicts, rerun.verdicts, tables, "flipped")
     choices = compare(committed.choices, rerun.choices, tables, "changed")
     parts = [f"### {name}: committed run vs {how}", ""]
-    parts += [markdown_table(verdicts, "verdict (cell: row · column)") if verdicts else "No verdicts found.", ""]
-    parts += [markdown_table(choices, "chosen setting (cell: name)") if choices else "No chosen settings found.", ""]
+    parts += [
+        markdown_table(verdicts, "verdict (cell: row · column)")
+        if verdicts
+        else "No verdicts found.",
+        "",
+    ]
+    parts += [
+        markdown_table(choices, "chosen setting (cell: name)")
+        if choices
+        else "No chosen settings found.",
+        "",
+    ]
     parts += [f"{name}: {summary(verdicts, choices)}", ""]
-    parts += [f"- committed: {made_with_lines[0] or 'no Made with line'}",
-              f"- rerun: {made_with_lines[1] or 'no Made with line'}"]
+    parts += [
+        f"- committed: {made_with_lines[0] or 'no Made with line'}",
+        f"- rerun: {made_with_lines[1] or 'no Made with line'}",
+    ]
     notes = list(dict.fromkeys(committed.notes + rerun.notes))
     if notes:
         parts += ["", "Not compared:", *[f"- {note}" for note in notes]]
@@ -236,8 +278,14 @@ class ExecutionFailed(Exception):
     """A notebook did not run to its end; the message names the code cell."""
 
 
-def run(path: Path, threads: int, scratch: Path = SCRATCH, timeout: int = 1800,
-        source: nbformat.NotebookNode | None = None, seed_offset: int | None = None) -> nbformat.NotebookNode:
+def run(
+    path: Path,
+    threads: int,
+    scratch: Path = SCRATCH,
+    timeout: int = 1800,
+    source: nbformat.NotebookNode | None = None,
+    seed_offset: int | None = None,
+) -> nbformat.NotebookNode:
     """Execute a copy of `path` (or of `source`, its already-read content) in `scratch` on a fresh
     `python3` kernel with OMP_NUM_THREADS = MKL_NUM_THREADS = `threads` (and MNIST_COURSE_SEED_OFFSET =
     `seed_offset` when given), recording its verdicts and choices in `scratch/<stem>.jsonl`
@@ -248,26 +296,44 @@ def run(path: Path, threads: int, scratch: Path = SCRATCH, timeout: int = 1800,
     target = scratch / path.name
     record = target.with_suffix(".jsonl")
     record.write_text("", encoding="utf-8")  # this run's record only
-    code_number = {i: n for n, i in enumerate((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), 1)}
+    code_number = {
+        i: n for n, i in enumerate((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), 1)
+    }
     current: list[int] = []
 
     def started(cell: nbformat.NotebookNode, cell_index: int) -> None:
         current[:] = [cell_index]
 
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-           RECORD_ENV: str(record.resolve())}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+        RECORD_ENV: str(record.resolve()),
+    }
     if seed_offset is not None:
         env[SEED_OFFSET] = str(seed_offset)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", coalesce_streams=True, record_timing=False,
-                            resources={"metadata": {"path": str(scratch)}}, on_cell_start=started)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        coalesce_streams=True,
+        record_timing=False,
+        resources={"metadata": {"path": str(scratch)}},
+        on_cell_start=started,
+    )
     try:
         client.execute(env=env)
-    except Exception as err:  # CellExecutionError, CellTimeoutError, DeadKernelError, a kernel that cannot start
+    # CellExecutionError, CellTimeoutError, DeadKernelError, a kernel that cannot start
+    except Exception as err:
         nbformat.write(nb, target)
-        where = f"code cell {code_number.get(current[0], '?')}" if current else "before the first cell"
+        where = (
+            f"code cell {code_number.get(current[0], '?')}" if current else "before the first cell"
+        )
         first = next((line for line in str(err).strip().splitlines()[-1:]), type(err).__name__)
-        raise ExecutionFailed(f"{path.name} failed in {where} ({type(err).__name__}): {first}; "
-                              f"the partly executed copy is {target}") from err
+        raise ExecutionFailed(
+            f"{path.name} failed in {where} ({type(err).__name__}): {first}; "
+            f"the partly executed copy is {target}"
+        ) from err
     nb.metadata.pop("widgets", None)
     nbformat.write(nb, target)
     return nb
@@ -281,26 +347,58 @@ def rerun_threads(nb: nbformat.NotebookNode) -> int | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="verdicts.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("notebooks", nargs="*", type=Path, help="lesson notebooks (default: every lesson)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="OMP/MKL threads of the rerun's kernel (default 1; with fresh seeds, the committed run's)")
-    parser.add_argument("--fresh-seeds", type=int, nargs="?", const=1000, default=None, metavar="OFFSET",
-                        help="rerun with MNIST_COURSE_SEED_OFFSET=OFFSET (default 1000): every seed the lesson "
-                             "draws shifted, the thread count kept")
-    parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell (default 1800)")
-    parser.add_argument("--scratch", type=Path, default=SCRATCH,
-                        help="where the copies run (default: _verdicts/ at the repository root; for a real "
-                             "lesson its parent must hold benchmarks/)")
-    parser.add_argument("--markdown", type=Path, metavar="FILE", help="also append the report to FILE")
-    parser.add_argument("--from-executed", type=Path, metavar="PATH",
-                        help="compare the record of this already-executed notebook (PATH with .jsonl, written "
-                             "next to it by an earlier run) with the committed one instead of running (the "
-                             "committed one: the NOTEBOOK given, else notebooks/<name of PATH>)")
-    parser.add_argument("--records", type=Path, default=RECORDS,
-                        help="folder of the committed runs' records, <lesson>.jsonl (default: benchmarks/records/, "
-                             "written by make execute)")
+    parser = argparse.ArgumentParser(
+        prog="verdicts.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "notebooks", nargs="*", type=Path, help="lesson notebooks (default: every lesson)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="OMP/MKL threads of the rerun's kernel (default 1; with fresh seeds, the committed run's)",
+    )
+    parser.add_argument(
+        "--fresh-seeds",
+        type=int,
+        nargs="?",
+        const=1000,
+        default=None,
+        metavar="OFFSET",
+        help="rerun with MNIST_COURSE_SEED_OFFSET=OFFSET (default 1000): every seed the lesson "
+        "draws shifted, the thread count kept",
+    )
+    parser.add_argument(
+        "--timeout", type=int, default=1800, help="seconds allowed per cell (default 1800)"
+    )
+    parser.add_argument(
+        "--scratch",
+        type=Path,
+        default=SCRATCH,
+        help="where the copies run (default: _verdicts/ at the repository root; for a real "
+        "lesson its parent must hold benchmarks/)",
+    )
+    parser.add_argument(
+        "--markdown", type=Path, metavar="FILE", help="also append the report to FILE"
+    )
+    parser.add_argument(
+        "--from-executed",
+        type=Path,
+        metavar="PATH",
+        help="compare the record of this already-executed notebook (PATH with .jsonl, written "
+        "next to it by an earlier run) with the committed one instead of running (the "
+        "committed one: the NOTEBOOK given, else notebooks/<name of PATH>)",
+    )
+    parser.add_argument(
+        "--records",
+        type=Path,
+        default=RECORDS,
+        help="folder of the committed runs' records, <lesson>.jsonl (default: benchmarks/records/, "
+        "written by make execute)",
+    )
     args = parser.parse_args(argv)
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be at least 1")
@@ -310,7 +408,9 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError:
             parser.error(f"{SEED_OFFSET}={os.environ[SEED_OFFSET]!r} is not a whole number")
     if args.fresh_seeds is not None and args.fresh_seeds < 1:
-        parser.error("--fresh-seeds needs an offset of at least 1 (0 would rerun the committed seeds)")
+        parser.error(
+            "--fresh-seeds needs an offset of at least 1 (0 would rerun the committed seeds)"
+        )
 
     if args.from_executed:
         if len(args.notebooks) > 1:
@@ -318,7 +418,11 @@ def main(argv: list[str] | None = None) -> int:
         paths = args.notebooks or [ROOT / "notebooks" / args.from_executed.name]
     else:
         paths = args.notebooks or lesson_notebooks(ROOT / "notebooks")
-    missing = [str(p) for p in [*paths, *([args.from_executed] if args.from_executed else [])] if not p.is_file()]
+    missing = [
+        str(p)
+        for p in [*paths, *([args.from_executed] if args.from_executed else [])]
+        if not p.is_file()
+    ]
     if missing:
         print(f"verdicts: no such notebook: {', '.join(missing)}", file=sys.stderr)
         return 2
@@ -330,29 +434,48 @@ def main(argv: list[str] | None = None) -> int:
         wanted.append(args.from_executed.with_suffix(".jsonl"))
     missing = [str(p) for p in wanted if not p.is_file()]
     if missing:
-        print(f"verdicts: no record: {', '.join(missing)} (`make execute` writes the committed run's)",
-              file=sys.stderr)
+        print(
+            f"verdicts: no record: {', '.join(missing)} (`make execute` writes the committed run's)",
+            file=sys.stderr,
+        )
         return 2
 
     failures = []
     for path in paths:
         committed = nbformat.read(path, as_version=4)
         if args.from_executed:
-            rerun, how = nbformat.read(args.from_executed, as_version=4), f"`{args.from_executed.as_posix()}`"
+            rerun, how = (
+                nbformat.read(args.from_executed, as_version=4),
+                f"`{args.from_executed.as_posix()}`",
+            )
             rerun_record = args.from_executed.with_suffix(".jsonl")
         else:
             threads = args.threads or ((rerun_threads(committed) or 1) if args.fresh_seeds else 1)
             seeds = f", seeds shifted by {args.fresh_seeds}" if args.fresh_seeds else ""
-            print(f"{path.name}: running a copy at {threads} CPU thread(s){seeds} in {args.scratch} ...",
-                  file=sys.stderr, flush=True)
+            print(
+                f"{path.name}: running a copy at {threads} CPU thread(s){seeds} in {args.scratch} ...",
+                file=sys.stderr,
+                flush=True,
+            )
             start = time.perf_counter()
             try:
-                rerun = run(path, threads, args.scratch, args.timeout, source=committed, seed_offset=args.fresh_seeds)
+                rerun = run(
+                    path,
+                    threads,
+                    args.scratch,
+                    args.timeout,
+                    source=committed,
+                    seed_offset=args.fresh_seeds,
+                )
             except ExecutionFailed as err:
                 print(f"verdicts: {err}", file=sys.stderr, flush=True)
                 failures.append(str(err))
                 continue
-            print(f"{path.name}: ran in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+            print(
+                f"{path.name}: ran in {time.perf_counter() - start:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
             rerun_record = (args.scratch / path.name).with_suffix(".jsonl")
             plural = "s" if threads > 1 else ""
             how = f"a rerun at {threads} CPU thread{plural}"
@@ -360,13 +483,24 @@ def main(argv: list[str] | None = None) -> int:
                 how = f"a rerun with fresh seeds (every seed + {args.fresh_seeds}) at {threads} CPU thread{plural}"
             got = rerun_threads(rerun)
             if got is None:
-                print(f"verdicts: warning: {path.name} prints no 'Made with: ... N CPU threads' line: its thread "
-                      "count is unchecked", file=sys.stderr, flush=True)
+                print(
+                    f"verdicts: warning: {path.name} prints no 'Made with: ... N CPU threads' line: its thread "
+                    "count is unchecked",
+                    file=sys.stderr,
+                    flush=True,
+                )
             elif got != threads:
-                failures.append(f"{path.name}: the rerun's Made with line shows {got} CPU threads, not "
-                                f"{threads}: its verdicts are not those of a {threads}-thread run")
-        text = report(path.name, read_record(record_path(path, args.records)), read_record(rerun_record), how,
-                      (made_with(committed), made_with(rerun)))
+                failures.append(
+                    f"{path.name}: the rerun's Made with line shows {got} CPU threads, not "
+                    f"{threads}: its verdicts are not those of a {threads}-thread run"
+                )
+        text = report(
+            path.name,
+            read_record(record_path(path, args.records)),
+            read_record(rerun_record),
+            how,
+            (made_with(committed), made_with(rerun)),
+        )
         print(text, flush=True)
         if args.markdown:
             with args.markdown.open("a", encoding="utf-8") as f:

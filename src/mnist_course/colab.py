@@ -70,7 +70,11 @@ def restart_needed(before: str | Path | None = PINS) -> list[str]:
             if key in stale:
                 continue
             loaded = getattr(module, "__version__", None)
-            if len(dist_names) == 1 and isinstance(loaded, str) and _public(loaded) != _public(installed):
+            if (
+                len(dist_names) == 1
+                and isinstance(loaded, str)
+                and _public(loaded) != _public(installed)
+            ):
                 stale[key] = f"{dist_name}: imported {loaded}, installed {installed}"
             elif key in old and _public(old[key]) != _public(installed):
                 stale[key] = f"{dist_name}: {old[key]} before the install, {installed} now"
@@ -81,6 +85,9 @@ def warn_if_restart_needed(before: str | Path | None = PINS) -> bool:
     """Print what to do when `restart_needed(before)` finds a package; True if it did."""
     stale = restart_needed(before)
     if stale:
-        print("The install replaced packages that this runtime had already imported:\n  " + "\n  ".join(stale) +
-              "\nRestart the runtime (Runtime > Restart session), then run the notebook again from the top.")
+        print(
+            "The install replaced packages that this runtime had already imported:\n  "
+            + "\n  ".join(stale)
+            + "\nRestart the runtime (Runtime > Restart session), then run the notebook again from the top."
+        )
     return bool(stale)

@@ -38,7 +38,10 @@ ENV_VAR = "MNIST_DATA_DIR"
 
 #: Where downloads come from, in order. Both serve the original files; the original host
 #: (yann.lecun.com) now answers with an HTML page. `$MNIST_MIRRORS` replaces the list.
-MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/")
+MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
 MIRRORS_VAR = "MNIST_MIRRORS"
 #: Seconds a mirror may stay silent (connecting, or between two reads) before the next one is tried.
 TIMEOUT = 30
@@ -69,7 +72,9 @@ class MNISTSplits:
     def subset(self, train: int, val: int | None = None, test: int | None = None) -> MNISTSplits:
         """The first `train` / `val` / `test` examples of each split (quick runs); None keeps all."""
         n = {"train": train, "val": val, "test": test}
-        return replace(self, **{f.name: getattr(self, f.name)[: n[f.name[2:]]] for f in fields(self)})
+        return replace(
+            self, **{f.name: getattr(self, f.name)[: n[f.name[2:]]] for f in fields(self)}
+        )
 
     def train_plus_val(self) -> MNISTSplits:
         """The splits for the final refit: train = train + validation (60,000 images with the default
@@ -79,8 +84,13 @@ class MNISTSplits:
         every labelled training image, and the test set is still read once per reported model.
         `fit` reports NaN validation metrics for these splits (there is nothing left to validate on).
         """
-        return replace(self, x_train=torch.cat([self.x_train, self.x_val]), y_train=torch.cat([self.y_train, self.y_val]),
-                       x_val=self.x_val[:0], y_val=self.y_val[:0])
+        return replace(
+            self,
+            x_train=torch.cat([self.x_train, self.x_val]),
+            y_train=torch.cat([self.y_train, self.y_val]),
+            x_val=self.x_val[:0],
+            y_val=self.y_val[:0],
+        )
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{s}={len(getattr(self, 'y_' + s)):,}" for s in ("train", "val", "test"))
@@ -95,7 +105,9 @@ def cache_dir() -> Path:
 def mirrors() -> list[str]:
     """The base URLs downloads are tried from, in order: `$MNIST_MIRRORS` (comma-separated) if set,
     else `MIRRORS`. Each gets a trailing `/`; a file's URL is the base URL + its name."""
-    urls = [url.strip() for url in os.environ.get(MIRRORS_VAR, "").split(",") if url.strip()] or list(MIRRORS)
+    urls = [
+        url.strip() for url in os.environ.get(MIRRORS_VAR, "").split(",") if url.strip()
+    ] or list(MIRRORS)
     return [url if url.endswith("/") else url + "/" for url in urls]
 
 
@@ -113,11 +125,18 @@ def load_mnist(
     training set. The 10,000 test images are untouched. `val_size=0` trains on all 60,000.
     """
     raw = find_mnist(root)
-    x_all, y_all = _read_images(raw / "train-images-idx3-ubyte.gz"), _read_labels(raw / "train-labels-idx1-ubyte.gz")
+    x_all, y_all = (
+        _read_images(raw / "train-images-idx3-ubyte.gz"),
+        _read_labels(raw / "train-labels-idx1-ubyte.gz"),
+    )
     train_idx, val_idx = split_indices(len(y_all), val_size, split_seed)
     return MNISTSplits(
-        x_all[train_idx], y_all[train_idx], x_all[val_idx], y_all[val_idx],
-        _read_images(raw / "t10k-images-idx3-ubyte.gz"), _read_labels(raw / "t10k-labels-idx1-ubyte.gz"),
+        x_all[train_idx],
+        y_all[train_idx],
+        x_all[val_idx],
+        y_all[val_idx],
+        _read_images(raw / "t10k-images-idx3-ubyte.gz"),
+        _read_labels(raw / "t10k-labels-idx1-ubyte.gz"),
     )
 
 
@@ -177,7 +196,11 @@ def _download(raw: Path, searched: Sequence[Path] = ()) -> Path:
         ) from e
     _remove_stale_parts(raw)
     todo = [name for name, md5 in FILES.items() if not check_integrity(str(raw / name), md5)]
-    print(f"MNIST: downloading {len(todo)} file{'s' * (len(todo) != 1)} into the cache folder ...", end="", flush=True)
+    print(
+        f"MNIST: downloading {len(todo)} file{'s' * (len(todo) != 1)} into the cache folder ...",
+        end="",
+        flush=True,
+    )
     start, size, done = time.perf_counter(), 0, False
     try:
         for name in todo:
@@ -192,7 +215,12 @@ def _download(raw: Path, searched: Sequence[Path] = ()) -> Path:
                 raise DataError(_download_failed_message(name, failures, raw, searched))
         done = True
     finally:
-        print(f" done ({size / 1e6:.1f} MB in {time.perf_counter() - start:.1f} s)" if done else " failed", flush=True)
+        print(
+            f" done ({size / 1e6:.1f} MB in {time.perf_counter() - start:.1f} s)"
+            if done
+            else " failed",
+            flush=True,
+        )
     return raw
 
 
@@ -206,20 +234,31 @@ def _fetch(url: str, target: Path, md5: str) -> int:
     part = target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}{PART_SUFFIX}"
     try:
         digest, size = hashlib.md5(), 0
-        with open(part, "xb") as out, urlopen(Request(url, headers=HEADERS), timeout=TIMEOUT) as response:
+        with (
+            open(part, "xb") as out,
+            urlopen(Request(url, headers=HEADERS), timeout=TIMEOUT) as response,
+        ):
             expected = response.headers.get("Content-Length")
             try:
                 while chunk := response.read(1 << 16):
                     if size == 0 and not chunk.startswith(GZIP_MAGIC):
-                        kind = "an HTML page" if chunk.lstrip()[:1] == b"<" else "something that is not a .gz file"
-                        raise _BadDownload(f"sent {kind} instead of the file (it starts with {chunk[:30]!r})")
+                        kind = (
+                            "an HTML page"
+                            if chunk.lstrip()[:1] == b"<"
+                            else "something that is not a .gz file"
+                        )
+                        raise _BadDownload(
+                            f"sent {kind} instead of the file (it starts with {chunk[:30]!r})"
+                        )
                     digest.update(chunk)
                     out.write(chunk)
                     size += len(chunk)
             except IncompleteRead as e:
                 size += len(e.partial)
             if expected is not None and expected.isdigit() and size < int(expected):
-                raise _BadDownload(f"the connection was dropped after {size:,} of {int(expected):,} bytes")
+                raise _BadDownload(
+                    f"the connection was dropped after {size:,} of {int(expected):,} bytes"
+                )
         if digest.hexdigest() != md5:
             raise _BadDownload(f"sent {size:,} bytes with md5 {digest.hexdigest()}, expected {md5}")
         os.replace(part, target)
@@ -241,10 +280,14 @@ def _reason(e: Exception) -> str:
     return f"{type(e).__name__}: {e}"
 
 
-def _download_failed_message(name: str, failures: list[str], raw: Path, searched: Sequence[Path]) -> str:
+def _download_failed_message(
+    name: str, failures: list[str], raw: Path, searched: Sequence[Path]
+) -> str:
     looked = "".join(f"\n  {p}/MNIST/raw/" for p in searched)
     return (
-        f"MNIST could not be downloaded: {name} failed from every mirror:\n" + "\n".join(failures) + "\n"
+        f"MNIST could not be downloaded: {name} failed from every mirror:\n"
+        + "\n".join(failures)
+        + "\n"
         f"Looked for the files in:{looked}\n  {raw}/\n"
         f"Fix: download the four files {', '.join(FILES)} by hand and put them into\n  {raw}/\n"
         f"or into <dir>/MNIST/raw/ and set the environment variable {ENV_VAR}=<dir>. "
@@ -292,7 +335,12 @@ class Normalize(nn.Module):
 
 
 def batches(
-    x: Tensor, y: Tensor, batch_size: int, *, shuffle: bool = True, generator: torch.Generator | None = None
+    x: Tensor,
+    y: Tensor,
+    batch_size: int,
+    *,
+    shuffle: bool = True,
+    generator: torch.Generator | None = None,
 ) -> Iterator[tuple[Tensor, Tensor]]:
     """Mini-batches of `(x, y)`: a fresh shuffle per call, every example once, last batch kept."""
     if batch_size < 1:
@@ -316,6 +364,7 @@ def random_affine(
     size, scale factors in `scale`. One `affine_grid` + `grid_sample` call does the whole
     batch; the background (0) fills what comes in from outside.
     """
+
     def uniform(lo: float, hi: float) -> Tensor:  # drawn on the CPU (`generator` is a CPU one)
         return (torch.rand(len(x), generator=generator) * (hi - lo) + lo).to(x)
 
@@ -333,11 +382,18 @@ def random_affine(
 class RandomAffine:
     """`random_affine` with fixed strengths, as a callable for `fit(..., augment=...)`."""
 
-    def __init__(self, degrees: float = 10.0, translate: float = 0.1, scale: tuple[float, float] | None = None):
+    def __init__(
+        self,
+        degrees: float = 10.0,
+        translate: float = 0.1,
+        scale: tuple[float, float] | None = None,
+    ):
         self.degrees, self.translate, self.scale = degrees, translate, scale
 
     def __call__(self, x: Tensor) -> Tensor:
         return random_affine(x, self.degrees, self.translate, self.scale)
 
     def __repr__(self) -> str:
-        return f"RandomAffine(degrees={self.degrees}, translate={self.translate}, scale={self.scale})"
+        return (
+            f"RandomAffine(degrees={self.degrees}, translate={self.translate}, scale={self.scale})"
+        )

@@ -53,8 +53,13 @@ class Comparison(NamedTuple):
     settings: pd.DataFrame | None = None
 
 
-def run_settings(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
-                 batch_size: int, augment: Callable | None) -> dict[str, Any]:
+def run_settings(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    batch_size: int,
+    augment: Callable | None,
+) -> dict[str, Any]:
     """What one run trains with, as read from its objects once they are built (the scheduler too,
     as `OneCycleLR` changes the optimizer's rate and momentum when it is created): the model's
     class and parameter count, the optimizer's class, `lr`, `max_lr` (OneCycleLR's peak, else
@@ -67,15 +72,30 @@ def run_settings(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: 
     without dropout)."""
     group = optimizer.param_groups[0]
     momentum = group.get("momentum", group.get("betas", (float("nan"),))[0])
-    return {"model": type(model).__name__, "parameters": sum(p.numel() for p in model.parameters()),
-            "optimizer": type(optimizer).__name__, "lr": group.get("initial_lr", group["lr"]),
-            "max_lr": group.get("max_lr", group.get("initial_lr", group["lr"])), "momentum": momentum,
-            "nesterov": bool(group.get("nesterov", False)), "weight_decay": group.get("weight_decay", 0.0),
-            "scheduler": type(scheduler).__name__ if scheduler is not None else None,
-            "scheduler_steps": getattr(scheduler, "total_steps", None) if scheduler is not None else None,
-            "batch_size": batch_size, "augment": getattr(augment, "__name__", type(augment).__name__) if augment is not None else None,
-            "augment_options": _plain_options(augment),
-            "dropout": tuple(float(m.p) for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0)}
+    return {
+        "model": type(model).__name__,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "optimizer": type(optimizer).__name__,
+        "lr": group.get("initial_lr", group["lr"]),
+        "max_lr": group.get("max_lr", group.get("initial_lr", group["lr"])),
+        "momentum": momentum,
+        "nesterov": bool(group.get("nesterov", False)),
+        "weight_decay": group.get("weight_decay", 0.0),
+        "scheduler": type(scheduler).__name__ if scheduler is not None else None,
+        "scheduler_steps": getattr(scheduler, "total_steps", None)
+        if scheduler is not None
+        else None,
+        "batch_size": batch_size,
+        "augment": getattr(augment, "__name__", type(augment).__name__)
+        if augment is not None
+        else None,
+        "augment_options": _plain_options(augment),
+        "dropout": tuple(
+            float(m.p)
+            for m in model.modules()
+            if isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0
+        ),
+    }
 
 
 def _plain_options(augment: Any) -> dict[str, Any] | None:
@@ -89,8 +109,11 @@ def _plain_options(augment: Any) -> dict[str, Any] | None:
             return all(plain(v) for v in value)
         return value is None or isinstance(value, (int, float, str))
 
-    return {k: (tuple(v) if isinstance(v, list) else v) for k, v in vars(augment).items()
-            if not k.startswith("_") and k != "training" and plain(v)}
+    return {
+        k: (tuple(v) if isinstance(v, list) else v)
+        for k, v in vars(augment).items()
+        if not k.startswith("_") and k != "training" and plain(v)
+    }
 
 
 def compare(
@@ -135,10 +158,13 @@ def compare(
             set_seed(seed)
             model = config.pop("model", make_model)()
             own = model.state_dict()
-            model.load_state_dict({k: v for k, v in reference.items() if k in own and own[k].shape == v.shape},
-                                  strict=False)
+            model.load_state_dict(
+                {k: v for k, v in reference.items() if k in own and own[k].shape == v.shape},
+                strict=False,
+            )
             init = config.pop("init", None)
-            if init is not None:  # the config's own initialization, applied to the shared start (not undone by it)
+            # the config's own initialization, applied to the shared start (not undone by it)
+            if init is not None:
                 set_seed(seed)
                 with torch.no_grad():
                     init(model)
@@ -147,23 +173,51 @@ def compare(
             make_scheduler = config.pop("scheduler", None)
             scheduler = make_scheduler(optimizer) if make_scheduler else None
             options = {"progress": progress, **fit_kwargs, **config}
-            settings.setdefault(name, {
-                **run_settings(model, optimizer, scheduler, options.get("batch_size", FIT_BATCH_SIZE), options.get("augment")),
-                "label_smoothing": options.get("label_smoothing", 0.0), "epochs": epochs,
-                "train_images": len(data.y_train), "val_images": len(data.y_val), "test": bool(test)})
+            settings.setdefault(
+                name,
+                {
+                    **run_settings(
+                        model,
+                        optimizer,
+                        scheduler,
+                        options.get("batch_size", FIT_BATCH_SIZE),
+                        options.get("augment"),
+                    ),
+                    "label_smoothing": options.get("label_smoothing", 0.0),
+                    "epochs": epochs,
+                    "train_images": len(data.y_train),
+                    "val_images": len(data.y_val),
+                    "test": bool(test),
+                },
+            )
             set_seed(seed)
-            run = fit(model, data, optimizer, epochs, scheduler=scheduler,
-                      generator=torch.Generator().manual_seed(seed), **options)
+            run = fit(
+                model,
+                data,
+                optimizer,
+                epochs,
+                scheduler=scheduler,
+                generator=torch.Generator().manual_seed(seed),
+                **options,
+            )
             history.append(run.assign(config=name, seed=seed))
             models[name, seed] = model
     tidy = pd.concat(history, ignore_index=True)
     tidy = tidy[["config", "seed", *[c for c in tidy.columns if c not in ("config", "seed")]]]
     final = final_epoch(tidy)
     if test:
-        final["test_acc"] = [evaluate(models[c, s], data.x_test, data.y_test)[1]
-                             for c, s in zip(final["config"], final["seed"])]
+        final["test_acc"] = [
+            evaluate(models[c, s], data.x_test, data.y_test)[1]
+            for c, s in zip(final["config"], final["seed"])
+        ]
     summary = summarize(tidy, final=final)
-    return Comparison(tidy, summary, models, final, pd.DataFrame.from_dict(settings, orient="index").rename_axis("config"))
+    return Comparison(
+        tidy,
+        summary,
+        models,
+        final,
+        pd.DataFrame.from_dict(settings, orient="index").rename_axis("config"),
+    )
 
 
 def final_epoch(history: pd.DataFrame) -> pd.DataFrame:
@@ -172,8 +226,9 @@ def final_epoch(history: pd.DataFrame) -> pd.DataFrame:
     return history[history["epoch"] == last].reset_index(drop=True)
 
 
-def summarize(history: pd.DataFrame, metrics: Iterable[str] = METRICS,
-              final: pd.DataFrame | None = None) -> pd.DataFrame:
+def summarize(
+    history: pd.DataFrame, metrics: Iterable[str] = METRICS, final: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Final-epoch mean and sd over seeds of each metric (and of `test_acc` when `final` has it),
     one row per config, plus `seconds_per_epoch`: the mean training time of one epoch."""
     final = final_epoch(history) if final is None else final
@@ -208,16 +263,22 @@ def paired_differences(
     """
     final = result.final if isinstance(result, Comparison) else result
     if metric not in final:
-        raise ValueError(f"no column {metric!r} in the results (columns: {', '.join(final.columns)}); "
-                         "for test accuracy, run compare(..., test=True)")
+        raise ValueError(
+            f"no column {metric!r} in the results (columns: {', '.join(final.columns)}); "
+            "for test accuracy, run compare(..., test=True)"
+        )
     wide = final.pivot(index="config", columns="seed", values=metric)
     wide = wide.reindex(final["config"].drop_duplicates())
     if reference not in wide.index:
-        raise ValueError(f"reference config {reference!r} not found; configs: {', '.join(map(str, wide.index))}")
+        raise ValueError(
+            f"reference config {reference!r} not found; configs: {', '.join(map(str, wide.index))}"
+        )
     missing = [f"{c} seed {s}" for (c, s), v in wide.stack(future_stack=True).items() if pd.isna(v)]
     if missing:
-        raise ValueError(f"runs cannot be paired: no run for {', '.join(missing)}; "
-                         "run every config with the same seeds")
+        raise ValueError(
+            f"runs cannot be paired: no run for {', '.join(missing)}; "
+            "run every config with the same seeds"
+        )
     n = wide.shape[1]
     if n < 2:
         raise ValueError(f"paired differences need at least 2 seeds, got {n}")
@@ -225,10 +286,14 @@ def paired_differences(
     diffs.columns = [f"seed {s}" for s in diffs.columns]
     mean, se = diffs.mean(axis=1), diffs.std(axis=1, ddof=1) / np.sqrt(n)
     half = stats.t.ppf(0.5 + confidence / 2, df=n - 1) * se
-    table = diffs.assign(mean=mean, se=se, ci_low=mean - half, ci_high=mean + half,
-                         wins=(diffs > 0).sum(axis=1), n=n)
-    table["verdict"] = np.where(table["ci_low"] > 0, "higher",
-                                np.where(table["ci_high"] < 0, "lower", "no detectable difference"))
+    table = diffs.assign(
+        mean=mean, se=se, ci_low=mean - half, ci_high=mean + half, wins=(diffs > 0).sum(axis=1), n=n
+    )
+    table["verdict"] = np.where(
+        table["ci_low"] > 0,
+        "higher",
+        np.where(table["ci_high"] < 0, "lower", "no detectable difference"),
+    )
     table.index.name = "config"
     table.attrs.update(reference=reference, metric=metric, confidence=confidence)
     return table
@@ -248,8 +313,10 @@ def read_runs(url: str) -> pd.DataFrame:
     """
     folder, _, name = url.rstrip("/").rpartition("/")
     if not folder.endswith("/benchmarks") or not name.endswith(".jsonl"):
-        raise ValueError(f"{url!r} is not a JSON-lines file of the course's benchmarks/ folder "
-                         "(https://raw.githubusercontent.com/<owner>/<repo>/<branch>/benchmarks/<name>.jsonl)")
+        raise ValueError(
+            f"{url!r} is not a JSON-lines file of the course's benchmarks/ folder "
+            "(https://raw.githubusercontent.com/<owner>/<repo>/<branch>/benchmarks/<name>.jsonl)"
+        )
     for parent in (Path.cwd(), *Path.cwd().parents):
         local = parent / "benchmarks" / name
         if local.is_file():
@@ -257,6 +324,8 @@ def read_runs(url: str) -> pd.DataFrame:
     try:
         return pd.read_json(url, lines=True)
     except (OSError, ValueError) as err:  # urllib's URLError and HTTPError are OSErrors
-        raise DataError(f"could not read the recorded runs {name} from {url} ({err}): check the internet "
-                        "connection, or run the lesson inside a clone of the course, whose benchmarks/ "
-                        "folder has the file") from err
+        raise DataError(
+            f"could not read the recorded runs {name} from {url} ({err}): check the internet "
+            "connection, or run the lesson inside a clone of the course, whose benchmarks/ "
+            "folder has the file"
+        ) from err

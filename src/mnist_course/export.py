@@ -67,7 +67,9 @@ def save_model(model: nn.Module, path: str | os.PathLike[str]) -> Path:
 
 
 def load_model(
-    make_model: Callable[[], nn.Module], path: str | os.PathLike[str], device: torch.device | str | None = None
+    make_model: Callable[[], nn.Module],
+    path: str | os.PathLike[str],
+    device: torch.device | str | None = None,
 ) -> nn.Module:
     """A fresh `make_model()` with the weights saved at `path` (`weights_only=True`), in eval mode.
 
@@ -76,14 +78,18 @@ def load_model(
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no saved model at {path}: write one first with mc.save_model(model, path)")
+        raise FileNotFoundError(
+            f"no saved model at {path}: write one first with mc.save_model(model, path)"
+        )
     state = torch.load(path, map_location="cpu", weights_only=True)
     model = make_model()
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
-        raise RuntimeError(f"the weights in {path} do not fit the model that make_model() builds "
-                           f"(was it saved from another architecture?): {error}") from None
+        raise RuntimeError(
+            f"the weights in {path} do not fit the model that make_model() builds "
+            f"(was it saved from another architecture?): {error}"
+        ) from None
     return model.to(device or "cpu").eval()
 
 
@@ -105,14 +111,24 @@ def export_onnx(model: nn.Module, path: str | os.PathLike[str], *, opset: int = 
     with torch.no_grad():
         out = cpu_model(example)
     if tuple(out.shape) != (2, 10):
-        raise ValueError(f"the model should map [N, 1, 28, 28] images to [N, 10] logits, got {tuple(out.shape)}")
+        raise ValueError(
+            f"the model should map [N, 1, 28, 28] images to [N, 10] logits, got {tuple(out.shape)}"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # exporter deprecation notes would change the notebooks' outputs
+        # exporter deprecation notes would change the notebooks' outputs
+        warnings.simplefilter("ignore")
         torch.onnx.export(
-            cpu_model, (example,), path, dynamo=True, opset_version=opset, verbose=False,
-            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-            dynamic_shapes=({0: torch.export.Dim("batch")},), external_data=False,
+            cpu_model,
+            (example,),
+            path,
+            dynamo=True,
+            opset_version=opset,
+            verbose=False,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_shapes=({0: torch.export.Dim("batch")},),
+            external_data=False,
         )
     return path
 
@@ -139,7 +155,8 @@ def check_onnx(
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     x = x.detach().cpu().float()
     onnx_logits = np.concatenate(
-        [session.run([OUTPUT_NAME], {INPUT_NAME: xb.numpy()})[0] for xb in x.split(batch_size)])
+        [session.run([OUTPUT_NAME], {INPUT_NAME: xb.numpy()})[0] for xb in x.split(batch_size)]
+    )
     torch_logits = predict(model, x, batch_size=batch_size).numpy()
     mismatches = int((onnx_logits.argmax(1) != torch_logits.argmax(1)).sum())
     max_diff = float(np.abs(onnx_logits - torch_logits).max())
@@ -149,9 +166,11 @@ def check_onnx(
         result["PyTorch accuracy (%)"] = float((torch_logits.argmax(1) == y).mean() * 100)
         result["ONNX Runtime accuracy (%)"] = float((onnx_logits.argmax(1) == y).mean() * 100)
     if mismatches or not max_diff <= tolerance:
-        raise ExportError(f"{path}: ONNX Runtime disagrees with PyTorch on {mismatches} of {len(x)} images "
-                          f"(largest |logit difference| {max_diff:.2e}, tolerance {tolerance:.0e}); "
-                          "export the model again with mc.export_onnx")
+        raise ExportError(
+            f"{path}: ONNX Runtime disagrees with PyTorch on {mismatches} of {len(x)} images "
+            f"(largest |logit difference| {max_diff:.2e}, tolerance {tolerance:.0e}); "
+            "export the model again with mc.export_onnx"
+        )
     return pd.Series(result, name=Path(path).name, dtype=object)
 
 

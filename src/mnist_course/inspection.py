@@ -20,7 +20,9 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
-def summary(model: nn.Module, input_size: tuple[int, ...] = (1, 1, 28, 28), **kwargs: Any) -> torchinfo.ModelStatistics:
+def summary(
+    model: nn.Module, input_size: tuple[int, ...] = (1, 1, 28, 28), **kwargs: Any
+) -> torchinfo.ModelStatistics:
     """torchinfo's layer-by-layer table (output shapes, parameters); displays in a notebook.
 
     The forward pass runs in eval mode (`mode="eval"`, so batch-norm statistics are not updated;
@@ -29,7 +31,9 @@ def summary(model: nn.Module, input_size: tuple[int, ...] = (1, 1, 28, 28), **kw
     """
     kwargs.setdefault("col_names", ("output_size", "num_params"))
     kwargs.setdefault("mode", "eval")
-    stats = torchinfo.summary(model, input_size=input_size, device=model_device(model), verbose=0, **kwargs)
+    stats = torchinfo.summary(
+        model, input_size=input_size, device=model_device(model), verbose=0, **kwargs
+    )
     if hasattr(stats, "formatting") and hasattr(stats.formatting, "macs_units"):
         stats.formatting.macs_units = torchinfo.Units.NONE
     return stats
@@ -39,7 +43,9 @@ def _square(value: int | tuple[int, ...], what: str, layer: str) -> int:
     """`value` as one int; the table assumes square kernels, strides and paddings."""
     values = {value} if isinstance(value, int) else set(value)
     if len(values) != 1 or not isinstance(next(iter(values)), int):
-        raise ValueError(f"receptive_field_table: layer {layer} has {what}={value}; only square ones are supported")
+        raise ValueError(
+            f"receptive_field_table: layer {layer} has {what}={value}; only square ones are supported"
+        )
     return values.pop()
 
 
@@ -63,8 +69,10 @@ def receptive_field_table(model: nn.Module, input_size: int = 28) -> pd.DataFram
         if errors:
             return
         if n_in != n:
-            errors.append(f"the grid changed from {n} to {n_in} before layer {name}, in an operation "
-                          "the table cannot see (a functional call or an unsupported layer)")
+            errors.append(
+                f"the grid changed from {n} to {n_in} before layer {name}, in an operation "
+                "the table cannot see (a functional call or an unsupported layer)"
+            )
             return
         if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
             if n_in % n_out:
@@ -73,21 +81,46 @@ def receptive_field_table(model: nn.Module, input_size: int = 28) -> pd.DataFram
             k = s = n_in // n_out
             p = 0
         else:
-            k, s, p = (_square(getattr(module, a), a, name) for a in ("kernel_size", "stride", "padding"))
+            k, s, p = (
+                _square(getattr(module, a), a, name) for a in ("kernel_size", "stride", "padding")
+            )
             k = _square(getattr(module, "dilation", 1), "dilation", name) * (k - 1) + 1
-        rows.append(dict(layer=name, n_in=n_in, k=k, s=s, p=p, n_out=n_out,
-                         r_in=r, j_in=j, r_out=r + (k - 1) * j, j_out=j * s))
+        rows.append(
+            dict(
+                layer=name,
+                n_in=n_in,
+                k=k,
+                s=s,
+                p=p,
+                n_out=n_out,
+                r_in=r,
+                j_in=j,
+                r_out=r + (k - 1) * j,
+                j_out=j * s,
+            )
+        )
         r, j, n = r + (k - 1) * j, j * s, n_out
 
     def check(module: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
-        shapes = [t.shape for t in (inputs[0] if inputs else None, output) if isinstance(t, torch.Tensor)]
-        if len(shapes) == 2 and all(len(s) == 4 for s in shapes) and shapes[0][-2:] != shapes[1][-2:] and not errors:
-            errors.append(f"layer {names[module]} ({type(module).__name__}) changes the grid from "
-                          f"{tuple(shapes[0][-2:])} to {tuple(shapes[1][-2:])} and is not supported")
+        shapes = [
+            t.shape for t in (inputs[0] if inputs else None, output) if isinstance(t, torch.Tensor)
+        ]
+        if (
+            len(shapes) == 2
+            and all(len(s) == 4 for s in shapes)
+            and shapes[0][-2:] != shapes[1][-2:]
+            and not errors
+        ):
+            errors.append(
+                f"layer {names[module]} ({type(module).__name__}) changes the grid from "
+                f"{tuple(shapes[0][-2:])} to {tuple(shapes[1][-2:])} and is not supported"
+            )
 
     names = {m: name for name, m in model.named_modules()}
     leaves = [m for m in model.modules() if not list(m.children())]
-    handles = [m.register_forward_hook(hook if isinstance(m, GRID_LAYERS) else check) for m in leaves]
+    handles = [
+        m.register_forward_hook(hook if isinstance(m, GRID_LAYERS) else check) for m in leaves
+    ]
     was_training = model.training
     try:
         model.eval()

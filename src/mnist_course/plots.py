@@ -17,9 +17,12 @@ from .train import predict
 
 #: How each history column is labelled on an axis.
 LABELS = {
-    "train_loss": "training loss (cross-entropy)", "val_loss": "validation loss (cross-entropy)",
-    "train_acc": "training accuracy (%)", "val_acc": "validation accuracy (%)",
-    "lr": "learning rate", "seconds": "seconds per epoch",
+    "train_loss": "training loss (cross-entropy)",
+    "val_loss": "validation loss (cross-entropy)",
+    "train_acc": "training accuracy (%)",
+    "val_acc": "validation accuracy (%)",
+    "lr": "learning rate",
+    "seconds": "seconds per epoch",
 }
 
 
@@ -43,30 +46,64 @@ def plot_history(
     lines = several and each_seed
     # Narrower panels from three on, so that the figure, shrunk to the site's lesson column, keeps its text
     # at least 8 px high (DESKTOP_COLUMN_PX; tests/test_plots.py measures it).
-    fig, axes = plt.subplots(1, len(metrics), figsize=((5.5 if len(metrics) < 3 else 4.2) * len(metrics), 3.8),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        1,
+        len(metrics),
+        figsize=((5.5 if len(metrics) < 3 else 4.2) * len(metrics), 3.8),
+        squeeze=False,
+    )
     for ax, metric in zip(axes[0], metrics):
         columns = [f"train_{metric}", f"val_{metric}"] if metric in ("loss", "acc") else [metric]
         ids = [c for c in ("epoch", hue, "seed" if lines else None) if c]
         long = history.melt(id_vars=list(dict.fromkeys(ids)), value_vars=columns, var_name="split")
-        long["split"] = long["split"].str.split("_").str[0].map({"train": "train", "val": "validation"}).fillna(metric)
-        sns.lineplot(data=long, x="epoch", y="value", hue=hue, style="split" if len(columns) > 1 else None,
-                     style_order=["validation", "train"] if len(columns) > 1 else None,
-                     units="seed" if lines else None, estimator=None if lines else "mean",
-                     errorbar=None if lines else "sd", marker="o", markersize=4 if lines else 6,
-                     linewidth=1 if lines else 1.5, alpha=0.8 if lines else 1, ax=ax)
+        long["split"] = (
+            long["split"]
+            .str.split("_")
+            .str[0]
+            .map({"train": "train", "val": "validation"})
+            .fillna(metric)
+        )
+        sns.lineplot(
+            data=long,
+            x="epoch",
+            y="value",
+            hue=hue,
+            style="split" if len(columns) > 1 else None,
+            style_order=["validation", "train"] if len(columns) > 1 else None,
+            units="seed" if lines else None,
+            estimator=None if lines else "mean",
+            errorbar=None if lines else "sd",
+            marker="o",
+            markersize=4 if lines else 6,
+            linewidth=1 if lines else 1.5,
+            alpha=0.8 if lines else 1,
+            ax=ax,
+        )
         ax.set(xlabel="epoch", ylabel=_axis_label(metric))
         ax.xaxis.get_major_locator().set_params(integer=True)
         if ax.get_legend() is not None:
             # long handles, so that the legend shows validation solid and train dashed
-            sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=10, handlelength=3.5)
+            sns.move_legend(
+                ax,
+                "upper left",
+                bbox_to_anchor=(1.01, 1),
+                frameon=False,
+                fontsize=10,
+                handlelength=3.5,
+            )
     legends = [ax.get_legend() for ax in axes[0]]
-    for k, legend in enumerate(legends):  # a legend that a later panel repeats is shown once, on the right
+    # a legend that a later panel repeats is shown once, on the right
+    for k, legend in enumerate(legends):
         labels = legend and [t.get_text() for t in legend.get_texts()]
-        if legend and any(later and [t.get_text() for t in later.get_texts()] == labels for later in legends[k + 1:]):
+        if legend and any(
+            later and [t.get_text() for t in later.get_texts()] == labels
+            for later in legends[k + 1 :]
+        ):
             legend.remove()
     if title:
-        fig.suptitle(title + (f" ({history['seed'].nunique()} seeds, one line each)" if lines else ""))
+        fig.suptitle(
+            title + (f" ({history['seed'].nunique()} seeds, one line each)" if lines else "")
+        )
     fig.tight_layout()
     return fig
 
@@ -80,7 +117,9 @@ VARIANT_COLOURS = [sns.color_palette("colorblind")[k] for k in (0, 1, 2, 4, 7, 9
 VARIANT_MARKERS = ["o", "s", "D", "^", "P", "X", "<", ">", "*", "h"]
 
 
-def plot_paired(differences: pd.DataFrame, ax: Axes | None = None, title: str | None = None) -> Axes:
+def plot_paired(
+    differences: pd.DataFrame, ax: Axes | None = None, title: str | None = None
+) -> Axes:
     """Dot plot of `paired_differences`: one row per config, one dot per seed (its own colour and
     shape), the mean as a black diamond with its confidence interval, and a line at 0 (no difference
     from the reference)."""
@@ -90,15 +129,34 @@ def plot_paired(differences: pd.DataFrame, ax: Axes | None = None, title: str | 
     rows = range(len(differences))[::-1]
     for k, seed in enumerate(seeds):
         offset = (k - (len(seeds) - 1) / 2) * 0.06
-        ax.scatter(differences[seed], [r + offset for r in rows], color=SEED_COLOURS[k % len(SEED_COLOURS)],
-                   marker=SEED_MARKERS[k % len(SEED_MARKERS)], s=22, label=seed, zorder=3)
+        ax.scatter(
+            differences[seed],
+            [r + offset for r in rows],
+            color=SEED_COLOURS[k % len(SEED_COLOURS)],
+            marker=SEED_MARKERS[k % len(SEED_MARKERS)],
+            s=22,
+            label=seed,
+            zorder=3,
+        )
     mean, low, high = (differences[c].to_numpy(dtype=float) for c in ("mean", "ci_low", "ci_high"))
-    ax.errorbar(mean, list(rows), xerr=np.vstack([mean - low, high - mean]),  # arrays: no pandas FutureWarning
-                fmt="D", color="black", capsize=4, markersize=6, zorder=2,
-                label=f"mean, {differences.attrs.get('confidence', 0.95):.0%} CI")
+    # arrays: no pandas FutureWarning
+    ax.errorbar(
+        mean,
+        list(rows),
+        xerr=np.vstack([mean - low, high - mean]),
+        fmt="D",
+        color="black",
+        capsize=4,
+        markersize=6,
+        zorder=2,
+        label=f"mean, {differences.attrs.get('confidence', 0.95):.0%} CI",
+    )
     ax.axvline(0, color="grey", linewidth=1, linestyle="--")
     ax.set_yticks(list(rows), [str(c) for c in differences.index])
-    metric, reference = differences.attrs.get("metric", "metric"), differences.attrs.get("reference", "reference")
+    metric, reference = (
+        differences.attrs.get("metric", "metric"),
+        differences.attrs.get("reference", "reference"),
+    )
     unit = " (percentage points)" if metric.endswith("acc") else ""
     ax.set_xlabel(f"{LABELS.get(metric, metric).split(' (')[0]}: config minus {reference}{unit}")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8)
@@ -144,25 +202,59 @@ def plot_lr_search(
             line = means[(means["optimizer"] == o) & (means["variant"] == v)]
             seeds = runs[(runs["optimizer"] == o) & (runs["variant"] == v)]
             ok, low = seeds[seeds[metric] >= floor], seeds[seeds[metric] < floor]
-            ax.plot(line["lr"], line[metric].clip(lower=edge), marker=markers[v], ms=5, lw=1.2, color=colours[v], label=v)
+            ax.plot(
+                line["lr"],
+                line[metric].clip(lower=edge),
+                marker=markers[v],
+                ms=5,
+                lw=1.2,
+                color=colours[v],
+                label=v,
+            )
             ax.scatter(ok["lr"], ok[metric], marker=markers[v], s=12, color=colours[v], alpha=0.5)
-            ax.scatter(low["lr"] * beside, [edge] * len(low), marker="v", s=14, color=colours[v], alpha=0.5)
+            ax.scatter(
+                low["lr"] * beside, [edge] * len(low), marker="v", s=14, color=colours[v], alpha=0.5
+            )
             failed = line[line[metric] < floor]
-            ax.scatter(failed["lr"] * beside, [edge] * len(failed), marker="v", s=70, color=colours[v], zorder=3)
+            ax.scatter(
+                failed["lr"] * beside,
+                [edge] * len(failed),
+                marker="v",
+                s=70,
+                color=colours[v],
+                zorder=3,
+            )
             if chosen and (v, o) in chosen:
                 pick = line[line["lr"] == chosen[v, o]]
-                ax.scatter(pick["lr"], pick[metric].clip(lower=edge), s=160, facecolors="none", edgecolors=colours[v], lw=1.5)
+                ax.scatter(
+                    pick["lr"],
+                    pick[metric].clip(lower=edge),
+                    s=160,
+                    facecolors="none",
+                    edgecolors=colours[v],
+                    lw=1.5,
+                )
         if shared and o in shared:
             ax.axvline(shared[o], color="grey", ls="--", lw=1, label="shared rate")
         ax.set_xscale("log")
         ax.set_ylim(floor, None)
-        ax.set(title=f"{o}: {runs['seed'].nunique()} seeds per rate", xlabel="learning rate (log scale)",
-               ylabel=LABELS.get(metric, metric))
+        ax.set(
+            title=f"{o}: {runs['seed'].nunique()} seeds per rate",
+            xlabel="learning rate (log scale)",
+            ylabel=LABELS.get(metric, metric),
+        )
     handles, labels = axes[0][-1].get_legend_handles_labels()
     handles.append(plt.Line2D([], [], marker="v", ls="", color="black", ms=8))
     labels.append("below the axis: a failed run\n(large: the mean, small: one seed)")
-    axes[0][-1].legend(handles, labels, title="variant: mean of the seeds\n(small markers: each seed;\ncircle: chosen rate)",
-                       loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False, fontsize=8)
+    axes[0][-1].legend(
+        handles,
+        labels,
+        title="variant: mean of the seeds\n(small markers: each seed;\ncircle: chosen rate)",
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1),
+        frameon=False,
+        fontsize=8,
+    )
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -170,16 +262,24 @@ def plot_lr_search(
 
 
 def _axis_label(metric: str) -> str:
-    return {"loss": "loss (cross-entropy)", "acc": "accuracy (%)"}.get(metric) or LABELS.get(metric, metric)
+    return {"loss": "loss (cross-entropy)", "acc": "accuracy (%)"}.get(metric) or LABELS.get(
+        metric, metric
+    )
 
 
 def show_digits(
-    x: Tensor, labels: list[str] | Tensor | None = None, ncols: int = 8, size: float = 1.3, title: str | None = None
+    x: Tensor,
+    labels: list[str] | Tensor | None = None,
+    ncols: int = 8,
+    size: float = 1.3,
+    title: str | None = None,
 ) -> Figure:
     """A grid of digit images (`[N, 1, 28, 28]`), each titled with its label (a number or a string)."""
     n = len(x)
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.25) * nrows), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols, (size + 0.25) * nrows), squeeze=False
+    )
     for i, ax in enumerate(axes.flat):
         ax.set_xticks([])
         ax.set_yticks([])  # keep the frame: it shows where the 28x28 image ends
@@ -203,19 +303,31 @@ def most_confident_mistakes(model: nn.Module, x: Tensor, y: Tensor, n: int = 16)
     confidence, predicted = probs.max(1)
     wrong = (predicted != y.cpu()).nonzero().squeeze(1)
     worst = wrong[confidence[wrong].argsort(descending=True)][:n]
-    table = pd.DataFrame({"index": worst, "true": y.cpu()[worst], "predicted": predicted[worst],
-                          "confidence": confidence[worst] * 100})
+    table = pd.DataFrame(
+        {
+            "index": worst,
+            "true": y.cpu()[worst],
+            "predicted": predicted[worst],
+            "confidence": confidence[worst] * 100,
+        }
+    )
     table.attrs["n_errors"] = len(wrong)
     return table
 
 
-def plot_failures(model: nn.Module, x: Tensor, y: Tensor, n: int = 16, ncols: int = 8, split: str = "") -> Figure:
+def plot_failures(
+    model: nn.Module, x: Tensor, y: Tensor, n: int = 16, ncols: int = 8, split: str = ""
+) -> Figure:
     """The `n` most confident mistakes on all of `(x, y)`, titled "predicted (confidence) / true";
     `split` (e.g. "validation") names the images in the figure's title."""
     table = most_confident_mistakes(model, x, y, n)
-    labels = [f"pred {r.predicted} ({r.confidence:.0f}%)\ntrue {r.true}" for r in table.itertuples()]
+    labels = [
+        f"pred {r.predicted} ({r.confidence:.0f}%)\ntrue {r.true}" for r in table.itertuples()
+    ]
     fig = show_digits(x[table["index"].tolist()], labels, ncols=ncols, size=1.5)
-    fig.suptitle(f"The {len(table)} most confident of {table.attrs['n_errors']:,} mistakes on {len(y):,} {split + ' ' if split else ''}images")
+    fig.suptitle(
+        f"The {len(table)} most confident of {table.attrs['n_errors']:,} mistakes on {len(y):,} {split + ' ' if split else ''}images"
+    )
     fig.tight_layout()
     return fig
 
@@ -224,9 +336,11 @@ def confusion_matrix(model: nn.Module, x: Tensor, y: Tensor, num_classes: int = 
     """Counts of (true label, predicted label) over all of `(x, y)`: rows true, columns predicted."""
     predicted = predict(model, x).argmax(1)
     counts = torch.bincount(y.cpu() * num_classes + predicted, minlength=num_classes**2)
-    return pd.DataFrame(counts.reshape(num_classes, num_classes).numpy(),
-                        index=pd.Index(range(num_classes), name="true label"),
-                        columns=pd.Index(range(num_classes), name="predicted label"))
+    return pd.DataFrame(
+        counts.reshape(num_classes, num_classes).numpy(),
+        index=pd.Index(range(num_classes), name="true label"),
+        columns=pd.Index(range(num_classes), name="predicted label"),
+    )
 
 
 def plot_confusion(
@@ -240,11 +354,30 @@ def plot_confusion(
         _, ax = plt.subplots(figsize=(6.5, 5.5))
     counts = matrix.to_numpy()
     diagonal = np.eye(len(matrix), dtype=bool)
-    sns.heatmap(matrix, mask=diagonal, annot=True, fmt="d", cmap="Reds", linewidths=0.5, linecolor="white",
-                cbar_kws={"label": "number of mistakes"}, ax=ax)
+    sns.heatmap(
+        matrix,
+        mask=diagonal,
+        annot=True,
+        fmt="d",
+        cmap="Reds",
+        linewidths=0.5,
+        linecolor="white",
+        cbar_kws={"label": "number of mistakes"},
+        ax=ax,
+    )
     for i in range(len(matrix)):
-        ax.text(i + 0.5, i + 0.5, f"{counts[i, i]:,}", ha="center", va="center", fontsize=8, fontweight="bold")
+        ax.text(
+            i + 0.5,
+            i + 0.5,
+            f"{counts[i, i]:,}",
+            ha="center",
+            va="center",
+            fontsize=8,
+            fontweight="bold",
+        )
     accuracy = counts.trace() / counts.sum() * 100
-    ax.set_title(f"Confusion matrix, {len(y):,} {split} images (accuracy {accuracy:.2f}%)\n"
-                 "colours: mistakes only; bold diagonal: correct")
+    ax.set_title(
+        f"Confusion matrix, {len(y):,} {split} images (accuracy {accuracy:.2f}%)\n"
+        "colours: mistakes only; bold diagonal: correct"
+    )
     return ax

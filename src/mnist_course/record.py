@@ -138,7 +138,8 @@ class _Tables:
         self.shown: dict[Any, int] = {}
 
     def __call__(self, obj: Any) -> None:
-        table = obj if isinstance(obj, pd.DataFrame) else getattr(obj, "data", None)  # a Styler's DataFrame
+        # a Styler's DataFrame
+        table = obj if isinstance(obj, pd.DataFrame) else getattr(obj, "data", None)
         if not isinstance(table, pd.DataFrame):
             return None
         cell = _cell()

@@ -27,7 +27,9 @@ def seed_offset() -> int:
     try:
         offset = int(text)
     except ValueError:
-        raise ValueError(f"{SEED_OFFSET_VARIABLE}={text!r}: expected a whole number >= 0, e.g. 100") from None
+        raise ValueError(
+            f"{SEED_OFFSET_VARIABLE}={text!r}: expected a whole number >= 0, e.g. 100"
+        ) from None
     if offset < 0:
         raise ValueError(f"{SEED_OFFSET_VARIABLE}={text!r}: expected a whole number >= 0, e.g. 100")
     return offset

@@ -50,8 +50,12 @@ def synchronize(device: torch.device | str) -> None:
         torch.mps.synchronize()
 
 
-def time_ms(step: Callable[[], object], device: torch.device | str = "cpu", repeats: int = 20,
-            warmup: int = 3) -> float:
+def time_ms(
+    step: Callable[[], object],
+    device: torch.device | str = "cpu",
+    repeats: int = 20,
+    warmup: int = 3,
+) -> float:
     """Median wall time of one call of `step()` in milliseconds, over `repeats` timed calls.
 
     `warmup` untimed calls come first (caches, lazy initialization, cuDNN's algorithm choice);
@@ -77,8 +81,10 @@ def environment_info(device: torch.device | str | None = None) -> str:
     """
     device = torch.device(device) if device is not None else default_device()
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.machine()
-    return (f"Made with: torch {torch.__version__}, device {device.type} ({name}), "
-            f"{torch.get_num_threads()} CPU threads, Python {platform.python_version()}")
+    return (
+        f"Made with: torch {torch.__version__}, device {device.type} ({name}), "
+        f"{torch.get_num_threads()} CPU threads, Python {platform.python_version()}"
+    )
 
 
 @torch.no_grad()
@@ -135,7 +141,8 @@ def fit(
     if data.x_train.device != device:
         raise ValueError(
             f"the model is on {device} but the training data on {data.x_train.device}: move both to one "
-            "device once, e.g. `device = mc.default_device(); model.to(device); data = data.to(device)`")
+            "device once, e.g. `device = mc.default_device(); model.to(device); data = data.to(device)`"
+        )
     bar = tqdm(range(1, epochs + 1), desc="epochs", unit="epoch", disable=not progress, ascii=True)
     for epoch in bar:
         model.train()
@@ -157,8 +164,19 @@ def fit(
             scheduler.step()
         synchronize(device)
         seconds, n = time.perf_counter() - start, len(data.y_train)
-        val_loss, val_acc = evaluate(model, data.x_val, data.y_val) if len(data.y_val) else (float("nan"),) * 2
-        rows.append(dict(epoch=epoch, lr=lr, train_loss=loss_sum.item() / n, train_acc=correct.item() * 100 / n,
-                         val_loss=val_loss, val_acc=val_acc, seconds=seconds))
+        val_loss, val_acc = (
+            evaluate(model, data.x_val, data.y_val) if len(data.y_val) else (float("nan"),) * 2
+        )
+        rows.append(
+            dict(
+                epoch=epoch,
+                lr=lr,
+                train_loss=loss_sum.item() / n,
+                train_acc=correct.item() * 100 / n,
+                val_loss=val_loss,
+                val_acc=val_acc,
+                seconds=seconds,
+            )
+        )
         bar.set_postfix(train_loss=f"{rows[-1]['train_loss']:.4f}", val_acc=f"{val_acc:.2f}%")
     return pd.DataFrame(rows)

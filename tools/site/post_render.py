@@ -62,7 +62,9 @@ TITLE_BLOCK_END = re.compile(r'(<header id="title-block-header"[^>]*>.*?</header
 
 
 # A code line as pandoc writes it: its anchor, then (maybe inside a highlighting span) its indentation.
-CODE_LINE = re.compile(r'<span id="(cb\d+-\d+)">(<a href="#\1" aria-hidden="true" tabindex="-1"></a>(?:<span class="[A-Za-z]+">)?)( +)')
+CODE_LINE = re.compile(
+    r'<span id="(cb\d+-\d+)">(<a href="#\1" aria-hidden="true" tabindex="-1"></a>(?:<span class="[A-Za-z]+">)?)( +)'
+)
 MATH = re.compile(r"<math\b[^>]*>(.*?)</math>", re.S)
 ANNOTATION = re.compile(r'<annotation encoding="application/x-tex">(.*?)</annotation>', re.S)
 TAG = re.compile(r"<[^>]+>")
@@ -70,7 +72,12 @@ TAG = re.compile(r"<[^>]+>")
 
 def hanging_indent(html: str) -> str:
     """Every indented code line marked with its indentation: style="--indent:N"."""
-    return CODE_LINE.sub(lambda m: f'<span id="{m.group(1)}" style="--indent:{len(m.group(3))}">{m.group(2)}{m.group(3)}', html)
+    return CODE_LINE.sub(
+        lambda m: (
+            f'<span id="{m.group(1)}" style="--indent:{len(m.group(3))}">{m.group(2)}{m.group(3)}'
+        ),
+        html,
+    )
 
 
 def _flexible(text: str) -> str:
@@ -81,11 +88,11 @@ def _flexible(text: str) -> str:
 def math_texts(html: str) -> list[tuple[str, str, str]]:
     """(text before it, text shown, TeX source) of every formula of `html` that carries its source; the
     text before is up to 24 characters of the page's text right before the formula."""
-    body = html[html.find("<main"):] if "<main" in html else html
+    body = html[html.find("<main") :] if "<main" in html else html
     body = re.sub(r"<(script|style)\b.*?</\1>", "", body, flags=re.S)
     found, pieces, at = [], [], 0
     for m in MATH.finditer(body):
-        pieces.append(unescape(TAG.sub(" ", body[at:m.start()])))
+        pieces.append(unescape(TAG.sub(" ", body[at : m.start()])))
         at = m.end()
         source = ANNOTATION.search(m.group(1))
         before = " ".join("".join(pieces).split())[-24:]
@@ -102,8 +109,11 @@ def clean_search_text(text: str, formulas: list[tuple[str, str, str]]) -> str:
     for before, shown, source in formulas:
         if not before.strip() and len(shown + source) < 8:
             continue
-        for form in (lambda x: x, lambda x: escape(x, quote=False)):  # the index keeps some "&lt;" as such
-            pattern = re.compile(f"({_flexible(form(before))}\\s*{_flexible(form(shown))})\\s*{_flexible(form(source))}")
+        # the index keeps some "&lt;" as such
+        for form in (lambda x: x, lambda x: escape(x, quote=False)):
+            pattern = re.compile(
+                f"({_flexible(form(before))}\\s*{_flexible(form(shown))})\\s*{_flexible(form(source))}"
+            )
             text = pattern.sub(lambda m: m.group(1), text)
     return text
 
@@ -114,8 +124,10 @@ def empty_headers_to_cells(html: str) -> str:
 
 
 def issue_url(base: str, page: str, title: str) -> str:
-    query = urlencode({"title": f"Page: {title}", "body": f"Page: {page}\n\nWhat is wrong or unclear:\n"},
-                      quote_via=quote)
+    query = urlencode(
+        {"title": f"Page: {title}", "body": f"Page: {page}\n\nWhat is wrong or unclear:\n"},
+        quote_via=quote,
+    )
     return f"{base}?{query}"
 
 
@@ -136,8 +148,10 @@ def fix_page(html: str, page: str) -> tuple[str, list[str]]:
     html = ISSUE.sub(prefill, html)
     if notebooks and 'class="lesson-links"' not in html:
         name = notebooks[0]
-        links = (f'<div class="lesson-links"><a href="{name}.ipynb" download="{name}.ipynb">'
-                 f'<i class="bi bi-download" aria-hidden="true"></i> Download this notebook (.ipynb)</a>')
+        links = (
+            f'<div class="lesson-links"><a href="{name}.ipynb" download="{name}.ipynb">'
+            f'<i class="bi bi-download" aria-hidden="true"></i> Download this notebook (.ipynb)</a>'
+        )
         if issue:
             links += f'<a href="{issue}"><i class="bi bi-bug" aria-hidden="true"></i> Report an issue</a>'
         links += "</div>"
@@ -150,7 +164,10 @@ def main(argv: list[str]) -> int:
     if not out.is_dir():
         print(f"post_render: no rendered site at {out}", file=sys.stderr)
         return 1
-    project = Path(os.environ.get("QUARTO_PROJECT_DIR") or (out.parent if out.name.startswith("_site") else "."))
+    project = Path(
+        os.environ.get("QUARTO_PROJECT_DIR")
+        or (out.parent if out.name.startswith("_site") else ".")
+    )
     # The student edition is published under student/ (the Pages workflow); its pages say so in the issue.
     prefix = "student/" if out.name == "_site-student" else ""
     changed = copied = 0
@@ -165,7 +182,10 @@ def main(argv: list[str]) -> int:
         for name in notebooks:
             source = project / page.parent.relative_to(out) / f"{name}.ipynb"
             if not source.is_file():
-                print(f"post_render: {rel} offers {name}.ipynb, but {source} does not exist", file=sys.stderr)
+                print(
+                    f"post_render: {rel} offers {name}.ipynb, but {source} does not exist",
+                    file=sys.stderr,
+                )
                 return 1
             shutil.copyfile(source, page.parent / f"{name}.ipynb")
             (page.parent / f"{name}.out.ipynb").unlink(missing_ok=True)
@@ -182,8 +202,10 @@ def main(argv: list[str]) -> int:
             cleaned += text != entry.get("text", "")
             entry["text"] = text
         index.write_text(json.dumps(entries, ensure_ascii=False, indent=2), encoding="utf-8")
-    print(f"post_render: fixed {changed} page(s) in {out}; {copied} download(s) are the committed notebooks; "
-          f"{cleaned} search entries with formulas printed once")
+    print(
+        f"post_render: fixed {changed} page(s) in {out}; {copied} download(s) are the committed notebooks; "
+        f"{cleaned} search entries with formulas printed once"
+    )
     return 0
 
 

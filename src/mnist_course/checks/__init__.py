@@ -42,7 +42,9 @@ def tests_dir(lesson: str) -> Path:
     folder = root / lesson.removesuffix(".ipynb")
     if not folder.is_dir():
         known = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("_"))
-        raise ValueError(f"no homework checks for lesson {lesson!r}; lessons with checks: {', '.join(known)}")
+        raise ValueError(
+            f"no homework checks for lesson {lesson!r}; lessons with checks: {', '.join(known)}"
+        )
     return folder
 
 
@@ -65,7 +67,11 @@ class CheckResult:
     def __repr__(self) -> str:
         if self.passed:
             return f"{self.question}: passed ({self.checks} check{'s' * (self.checks != 1)})"
-        done = self.passed_checks if self.passed_checks is not None else self.checks - len(self.problems)
+        done = (
+            self.passed_checks
+            if self.passed_checks is not None
+            else self.checks - len(self.problems)
+        )
         lines = [f"{self.question}: not yet ({done} of {self.checks} checks passed)"]
         lines += [f"  - {p}" for p in self.problems]
         return "\n".join(lines)
@@ -77,8 +83,10 @@ def _problem(name: str, error: BaseException) -> str:
     message = str(error).strip()
     if isinstance(error, AssertionError):
         return message or f"{name}: not yet (the check gave no hint)"
-    return (f"{name} could not run ({type(error).__name__}: {message}): "
-            "a variable probably holds something other than what the question asks for")
+    return (
+        f"{name} could not run ({type(error).__name__}: {message}): "
+        "a variable probably holds something other than what the question asks for"
+    )
 
 
 class Homework:
@@ -101,13 +109,18 @@ class Homework:
     def check(self, question: str, global_env: dict[str, Any] | None = None) -> CheckResult:
         """Run the check of `question` on `global_env` (default: the calling notebook's globals)."""
         if question not in self.questions:
-            raise ValueError(f"lesson {self.lesson} has no check {question!r}; its checks: {', '.join(self.questions)}")
+            raise ValueError(
+                f"lesson {self.lesson} has no check {question!r}; its checks: {', '.join(self.questions)}"
+            )
         if global_env is None:
             global_env = inspect.currentframe().f_back.f_globals
         cases = runner.run(self.tests_dir / f"{question}.py", global_env)
         failed = [_problem(r.name, r.error) for r in cases if not r.passed]
-        problems = list(dict.fromkeys(failed))  # one line per hint: an unset name fails every case alike
-        return CheckResult(question, not failed, len(cases), problems, cases, len(cases) - len(failed))
+        # one line per hint: an unset name fails every case alike
+        problems = list(dict.fromkeys(failed))
+        return CheckResult(
+            question, not failed, len(cases), problems, cases, len(cases) - len(failed)
+        )
 
     def check_all(self, global_env: dict[str, Any] | None = None) -> dict[str, CheckResult]:
         """Every question's check, by question."""

@@ -16,7 +16,9 @@ from mnist_course.checks import support as s
 def lesson(value, name):
     """A global of the lesson's main text (a function or constant); None if its cell has not run."""
     if value is None:
-        raise AssertionError(f"`{name}` is not defined: run the lesson's cells above the homework first")
+        raise AssertionError(
+            f"`{name}` is not defined: run the lesson's cells above the homework first"
+        )
     return value
 
 
@@ -69,8 +71,10 @@ def logits(model, name):
         with torch.no_grad():
             return model(torch.zeros(2, 1, 28, 28, device=mc.model_device(model)))
     except RuntimeError as err:
-        raise AssertionError(f"`{name}` cannot classify an image ({str(err).splitlines()[0]}): its head should "
-                             "read as many features as the layer before it gives") from None
+        raise AssertionError(
+            f"`{name}` cannot classify an image ({str(err).splitlines()[0]}): its head should "
+            "read as many features as the layer before it gives"
+        ) from None
     finally:
         model.train(was_training)
 
@@ -80,22 +84,32 @@ def same_table(table, expected, name, source, columns):
     ok = len(table) == len(expected)
     if ok:
         try:
-            ok = all([float(a) for a in table[c]] == [float(b) for b in expected[c]] for c in columns)
+            ok = all(
+                [float(a) for a in table[c]] == [float(b) for b in expected[c]] for c in columns
+            )
         except (TypeError, ValueError):
             ok = False
     if not ok:
-        raise AssertionError(f"`{name}` does not agree with {source}: compute it for that model, not for another one")
+        raise AssertionError(
+            f"`{name}` does not agree with {source}: compute it for that model, not for another one"
+        )
 
 
 def roles(result, name, reference_model, what):
     """(the budget CNN's config, the variant's config) of a two-config comparison."""
     found = s.configs(result)
     if len(found) != 2:
-        raise AssertionError(f"`{name}` should have two configs, the budget CNN and {what}; it has {len(found)}")
-    budget = [c for c in found if architecture(s.model_of(result, c)) == architecture(reference_model)]
+        raise AssertionError(
+            f"`{name}` should have two configs, the budget CNN and {what}; it has {len(found)}"
+        )
+    budget = [
+        c for c in found if architecture(s.model_of(result, c)) == architecture(reference_model)
+    ]
     if len(budget) != 1:
-        raise AssertionError(f"`{name}` should train the budget CNN (make_budget_cnn) in one config and {what} in the "
-                             f"other; {len(budget)} of its configs train the budget CNN")
+        raise AssertionError(
+            f"`{name}` should train the budget CNN (make_budget_cnn) in one config and {what} in the "
+            f"other; {len(budget)} of its configs train the budget CNN"
+        )
     return budget[0], next(c for c in found if c != budget[0])
 
 
@@ -105,21 +119,32 @@ def variant_runs(result, name, model, model_name, reference, what, question):
     _, variant = roles(result, name, reference, what)
     assert architecture(s.model_of(result, variant)) == architecture(model), (
         f"`{name}`: config {variant!r} does not train a model like {model_name}: make {model_name}'s factory the "
-        "model of that config")
-    s.keeps_recipe(result, name, recipes.of("04_cnn_budget", question), changes={"parameters"}, seeds_name="DESIGN_SEEDS",
-                   data_hint="train on the first 10,000 training images (data.subset(train=10_000, val=len(data.y_val), "
-                   "test=len(data.y_test))) with the lesson's validation split")
+        "model of that config"
+    )
+    s.keeps_recipe(
+        result,
+        name,
+        recipes.of("04_cnn_budget", question),
+        changes={"parameters"},
+        seeds_name="DESIGN_SEEDS",
+        data_hint="train on the first 10,000 training images (data.subset(train=10_000, val=len(data.y_val), "
+        "test=len(data.y_test))) with the lesson's validation split",
+    )
 
 
 def variant_verdict(result, name, answer, answer_name, reference, what):
     """`answer` is the verdict of the variant against the budget CNN in the student's own paired differences."""
     s.is_verdict(answer, answer_name)
     budget, variant = roles(result, name, reference, what)
-    s.agrees(answer, s.verdict(result, variant, budget), answer_name,
-             f'the "verdict" column of mc.paired_differences({name}, {budget!r}), row {variant!r}')
+    s.agrees(
+        answer,
+        s.verdict(result, variant, budget),
+        answer_name,
+        f'the "verdict" column of mc.paired_differences({name}, {budget!r}), row {variant!r}',
+    )
 
 
-BUDGET_CNN_PARAMETERS = 7_766   # make_budget_cnn() of the lesson
+BUDGET_CNN_PARAMETERS = 7_766  # make_budget_cnn() of the lesson
 
 
 def budget_cnn(make_budget_cnn):
@@ -128,5 +153,6 @@ def budget_cnn(make_budget_cnn):
     count = sum(p.numel() for p in model.parameters())
     assert count == BUDGET_CNN_PARAMETERS, (
         f"`make_budget_cnn()` builds a model with {count:,} parameters, not the lesson's budget CNN "
-        f"({BUDGET_CNN_PARAMETERS:,}): run the cell that defines it again, unchanged")
+        f"({BUDGET_CNN_PARAMETERS:,}): run the cell that defines it again, unchanged"
+    )
     return model

@@ -35,17 +35,21 @@ class Recipe:
     seeds: tuple[int, ...]
     train_images: int
     val_images: int
-    epochs: int | None = None          # None: any number of epochs, the same for every config
+    epochs: int | None = None  # None: any number of epochs, the same for every config
     optimizer: str | None = "SGD"
-    lr: float | None = None            # the starting rate of a constant rate (or OneCycleLR's peak, max_lr)
-    momentum: float | None = 0.0       # what the optimizer runs with (OneCycleLR with cycle_momentum sets its own)
+    # the starting rate of a constant rate (or OneCycleLR's peak, max_lr)
+    lr: float | None = None
+    # what the optimizer runs with (OneCycleLR with cycle_momentum sets its own)
+    momentum: float | None = 0.0
     nesterov: bool | None = False
     weight_decay: float | None = 0.0
-    scheduler: str | None = "none"     # a scheduler's class name, "none" for a constant rate ("any": the question's)
+    # a scheduler's class name, "none" for a constant rate ("any": the question's)
+    scheduler: str | None = "none"
     batch_size: int | None = 128
-    augment: str | None = "none"       # the augmentation's name, "none" for none
+    augment: str | None = "none"  # the augmentation's name, "none" for none
     augment_options: dict[str, Any] | str | None = "none"
-    parameters: int | None = None      # the model's parameter count, where the question keeps the model
+    # the model's parameter count, where the question keeps the model
+    parameters: int | None = None
     dropout: tuple[float, ...] | None = ()
     label_smoothing: float | None = 0.0
 
@@ -62,14 +66,22 @@ def _shifted(seeds: tuple[int, ...]) -> tuple[int, ...]:
 def _intro(question: str, quick: bool) -> Recipe:
     # Lesson 1: make_mlp() (3 hidden layers of 50, dropout 0.1: 44,860 parameters), plain SGD at LR = 0.1,
     # batches of BATCH_SIZE = 64, all training images, SEEDS = [0, 1, 2]; epochs are the student's choice.
-    base = Recipe(seeds=(0, 1, 2), train_images=5_000 if quick else 50_000, val_images=1_000 if quick else 10_000,
-                  lr=0.1, batch_size=64, parameters=44_860, dropout=(0.1, 0.1, 0.1))
+    base = Recipe(
+        seeds=(0, 1, 2),
+        train_images=5_000 if quick else 50_000,
+        val_images=1_000 if quick else 10_000,
+        lr=0.1,
+        batch_size=64,
+        parameters=44_860,
+        dropout=(0.1, 0.1, 0.1),
+    )
     if question == "hw1":
-        return replace(base, batch_size=None)       # the batch size is the question
+        return replace(base, batch_size=None)  # the batch size is the question
     if question == "hw2":
-        return replace(base, lr=None)               # the learning rate is the question
+        return replace(base, lr=None)  # the learning rate is the question
     if question == "hw4":
-        return replace(base, scheduler="any")       # the schedule is the question (its peak stays LR)
+        # the schedule is the question (its peak stays LR)
+        return replace(base, scheduler="any")
     return base
 
 
@@ -77,12 +89,21 @@ def _optimizers(question: str, quick: bool) -> Recipe:
     # Lesson 2: make_mlp() (784-64-64-10: 55,050 parameters), EPOCHS = 2 with the one-cycle schedule over
     # each run's own steps (cycle_momentum=False), batches of 128, all training images; the peak rates
     # are the lesson's tuned CHOSEN_LR (read from the lesson, checked against each other by the check).
-    base = Recipe(seeds=(2, 3, 4, 5, 6), train_images=2_000 if quick else 50_000, val_images=500 if quick else 10_000,
-                  epochs=1 if quick else 2, optimizer=None, lr=None, momentum=None, scheduler="OneCycleLR",
-                  parameters=55_050)
-    if question == "hw1":   # Adam and AdamW (beta1 0.9), weight decay is the question
+    base = Recipe(
+        seeds=(2, 3, 4, 5, 6),
+        train_images=2_000 if quick else 50_000,
+        val_images=500 if quick else 10_000,
+        epochs=1 if quick else 2,
+        optimizer=None,
+        lr=None,
+        momentum=None,
+        scheduler="OneCycleLR",
+        parameters=55_050,
+    )
+    if question == "hw1":  # Adam and AdamW (beta1 0.9), weight decay is the question
         return replace(base, momentum=0.9, weight_decay=None)
-    if question == "hw2":   # SGD + momentum 0.9 on the tuning seeds; batch size and rate are the question
+    # SGD + momentum 0.9 on the tuning seeds; batch size and rate are the question
+    if question == "hw2":
         return replace(base, seeds=(0, 1), optimizer="SGD", momentum=0.9, batch_size=None)
     return base
 
@@ -93,10 +114,19 @@ def _batchnorm(question: str, quick: bool) -> Recipe:
     # SEEDS = 2 to 6 (quick mode: 2 and 3). Homework 1: the small CNN on the first 10,000 training images
     # for 2 epochs with Adam.
     seeds = (2, 3) if quick else (2, 3, 4, 5, 6)
-    base = Recipe(seeds=seeds, train_images=3_000 if quick else 50_000, val_images=1_000 if quick else 10_000,
-                  epochs=1 if quick else 3, optimizer=None, lr=None, momentum=None)
+    base = Recipe(
+        seeds=seeds,
+        train_images=3_000 if quick else 50_000,
+        val_images=1_000 if quick else 10_000,
+        epochs=1 if quick else 3,
+        optimizer=None,
+        lr=None,
+        momentum=None,
+    )
     if question == "hw1":
-        return replace(base, train_images=3_000 if quick else 10_000, epochs=2, optimizer="Adam", momentum=0.9)
+        return replace(
+            base, train_images=3_000 if quick else 10_000, epochs=2, optimizer="Adam", momentum=0.9
+        )
     if question == "hw2":
         return replace(base, optimizer="SGD", momentum=0.9, parameters=270_346)
     # hw3: per optimizer (SGD's momentum and Adam's beta1 are both 0.9), no dropout; the biases, and so the
@@ -108,13 +138,26 @@ def _cnn_budget(question: str, quick: bool) -> Recipe:
     # Lesson 4: the recipe (SGD with Nesterov momentum, the one-cycle schedule peaking at 0.1 with PyTorch's
     # default momentum cycle, 0.95 at the start, augment = mc.RandomAffine(degrees=7, translate=0.1), batches
     # of BATCH_SIZE = 128), for the brief runs: 2 epochs on the first 10,000 training images, DESIGN_SEEDS.
-    return Recipe(seeds=(0, 1, 2), train_images=2_000 if quick else 10_000, val_images=1_000 if quick else 10_000,
-                  epochs=1 if quick else 2, lr=0.1, momentum=0.95, nesterov=True, scheduler="OneCycleLR",
-                  augment="RandomAffine", augment_options={"degrees": 7, "translate": 0.1, "scale": None})
+    return Recipe(
+        seeds=(0, 1, 2),
+        train_images=2_000 if quick else 10_000,
+        val_images=1_000 if quick else 10_000,
+        epochs=1 if quick else 2,
+        lr=0.1,
+        momentum=0.95,
+        nesterov=True,
+        scheduler="OneCycleLR",
+        augment="RandomAffine",
+        augment_options={"degrees": 7, "translate": 0.1, "scale": None},
+    )
 
 
-_LESSONS = {"01_intro": _intro, "02_optimizers": _optimizers, "03_batchnorm_dropout": _batchnorm,
-            "04_cnn_budget": _cnn_budget}
+_LESSONS = {
+    "01_intro": _intro,
+    "02_optimizers": _optimizers,
+    "03_batchnorm_dropout": _batchnorm,
+    "04_cnn_budget": _cnn_budget,
+}
 
 
 def of(lesson: str, question: str, quick: bool | None = None) -> Recipe:

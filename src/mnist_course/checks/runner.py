@@ -62,9 +62,11 @@ class CaseResult:
 
 def test_case(name: str | None = None) -> Callable[[F], F]:
     """Mark a function of a test file as a test case called `name` (default: the function's name)."""
+
     def mark(function: F) -> F:
         setattr(function, _ATTRIBUTE, TestCase(name or function.__name__, function))
         return function
+
     return mark
 
 
@@ -74,8 +76,9 @@ test_case.__test__ = False  # type: ignore[attr-defined]  # pytest: a decorator,
 def load(path: str | Path) -> ModuleType:
     """The test file at `path`, imported afresh (under a name of its own, not kept in `sys.modules`)."""
     path = Path(path)
-    spec = importlib.util.spec_from_file_location(f"mnist_course_checks_{path.parent.name}_{path.stem}_{next(_loads)}",
-                                                  path)
+    spec = importlib.util.spec_from_file_location(
+        f"mnist_course_checks_{path.parent.name}_{path.stem}_{next(_loads)}", path
+    )
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import the test file {path}")
     module = importlib.util.module_from_spec(spec)
@@ -102,7 +105,11 @@ def run(path: str | Path, env: Mapping[str, Any]) -> list[CaseResult]:
         try:
             case.function(**arguments)
         except Exception as error:  # noqa: BLE001 (a failing case, whatever it raised, is a result)
-            results.append(CaseResult(case.name, False, error, traceback.format_exc(), time.perf_counter() - start))
+            results.append(
+                CaseResult(
+                    case.name, False, error, traceback.format_exc(), time.perf_counter() - start
+                )
+            )
         else:
             results.append(CaseResult(case.name, True, seconds=time.perf_counter() - start))
     return results

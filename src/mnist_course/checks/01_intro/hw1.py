@@ -15,8 +15,10 @@ def batch_sizes(hw1_runs):
     runs = s.comparison(hw1_runs, "hw1_runs", HINT)
     sizes = s.distinct(runs, "hw1_runs", "batch_size", "batch size")
     missing = sorted(set(ASKED) - {int(b) for b in sizes})
-    assert not missing, (f"`hw1_runs` has no config with batch size {', '.join(map(str, missing))}: put "
-                         '"batch_size": b in the config of each batch size')
+    assert not missing, (
+        f"`hw1_runs` has no config with batch size {', '.join(map(str, missing))}: put "
+        '"batch_size": b in the config of each batch size'
+    )
 
 
 @test_case(name="only the batch size changes")
@@ -28,7 +30,16 @@ def same_rest(hw1_runs):
 @test_case(name="the best batch size")
 def best(hw1_runs, hw1_best):
     runs = s.comparison(hw1_runs, "hw1_runs", HINT)
-    answer = s.whole(hw1_best, "hw1_best", "set it to the batch size (a number, e.g. 128, not the config's name) "
-                     "with the best mean validation accuracy")
+    answer = s.whole(
+        hw1_best,
+        "hw1_best",
+        "set it to the batch size (a number, e.g. 128, not the config's name) "
+        "with the best mean validation accuracy",
+    )
     expected = int(s.setting(runs, s.best(runs), "batch_size"))
-    s.agrees(answer, expected, "hw1_best", "the mean final validation accuracy of each batch size in hw1_runs.summary")
+    s.agrees(
+        answer,
+        expected,
+        "hw1_best",
+        "the mean final validation accuracy of each batch size in hw1_runs.summary",
+    )

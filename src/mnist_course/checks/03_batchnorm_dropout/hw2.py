@@ -24,22 +24,25 @@ import numbers
 from collections import Counter
 
 import numpy as np
-
 import torch
-from mnist_course.checks.runner import test_case
 from torch import nn
 
 import mnist_course as mc
 from mnist_course.checks import recipes
 from mnist_course.checks import support as s
+from mnist_course.checks.runner import test_case
 
 EVAL, TRAIN = "eval mode (%)", "train mode (%)"
 MODEL_HINT = 'set it to the BN model you classify with, e.g. ablation.models["BN | SGD", SEEDS[0]]'
-TABLE_HINT = (f'a DataFrame with the digits 0 to 9 as its index and the columns "{EVAL}" and "{TRAIN}", '
-              "in percent")
-RUNS_HINT = ('assign the result of mc.compare(partial(MLP, bn=True), {"momentum 0.1": {...}, "momentum None": '
-             '{"model": <a function that returns MLP(bn=True) with momentum None in its BN layers>, ...}}, '
-             "SEEDS, data, EPOCHS)")
+TABLE_HINT = (
+    f'a DataFrame with the digits 0 to 9 as its index and the columns "{EVAL}" and "{TRAIN}", '
+    "in percent"
+)
+RUNS_HINT = (
+    'assign the result of mc.compare(partial(MLP, bn=True), {"momentum 0.1": {...}, "momentum None": '
+    '{"model": <a function that returns MLP(bn=True) with momentum None in its BN layers>, ...}}, '
+    "SEEDS, data, EPOCHS)"
+)
 COPY = "do the train-mode pass on a copy of the model (copy.deepcopy), as the question says"
 
 
@@ -60,13 +63,16 @@ def bn_models(ablation):
 
 def same_parameters(a, b):
     pa, pb = list(a.parameters()), list(b.parameters())
-    return len(pa) == len(pb) and all(p.shape == q.shape and torch.equal(p, q) for p, q in zip(pa, pb))
+    return len(pa) == len(pb) and all(
+        p.shape == q.shape and torch.equal(p, q) for p, q in zip(pa, pb)
+    )
 
 
 def model(hw2_model):
     found = s.given(hw2_model, "hw2_model", MODEL_HINT)
     assert isinstance(found, nn.Module) and norms(found), (
-        f"`hw2_model` should be a trained model with BN layers, not a {type(found).__name__}: {MODEL_HINT}")
+        f"`hw2_model` should be a trained model with BN layers, not a {type(found).__name__}: {MODEL_HINT}"
+    )
     return found
 
 
@@ -76,12 +82,17 @@ def digits(hw2_digits):
         index = sorted(int(d) for d in table.index)
     except (TypeError, ValueError):
         index = None
-    assert index == list(range(10)), f"`hw2_digits` should have one row per digit, 0 to 9, as its index: {TABLE_HINT}"
+    assert index == list(range(10)), (
+        f"`hw2_digits` should have one row per digit, 0 to 9, as its index: {TABLE_HINT}"
+    )
     for column in (EVAL, TRAIN):
         values = list(table[column])
-        assert all(isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in values), (
+        assert all(
+            isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in values
+        ), (
             f'`hw2_digits`: the column "{column}" should hold numbers (percentages such as 97.25), not '
-            f"{s._type(next(v for v in values if not isinstance(v, numbers.Real) or isinstance(v, (bool, np.bool_))))}")
+            f"{s._type(next(v for v in values if not isinstance(v, numbers.Real) or isinstance(v, (bool, np.bool_))))}"
+        )
     return table.set_axis([int(d) for d in table.index])
 
 
@@ -90,10 +101,14 @@ def percent(answer, ours, allowed, name, digit, what):
     if math.isclose(answer, ours, abs_tol=allowed):
         return
     if 0 <= answer <= 1 and math.isclose(answer * 100, ours, abs_tol=allowed):
-        raise AssertionError(f"`hw2_digits`: the {what} accuracy of digit {digit} is a fraction ({answer:.4g}); "
-                             f'the column "{name}" is in percent (multiply by 100)')
-    raise AssertionError(f"`hw2_digits`: the {what} accuracy of digit {digit} is {answer:.4g} %, but hw2_model gives "
-                         f"{ours:.2f} % ({'give or take ' + format(allowed, '.2g') + ' points' if allowed > 1 else ''})")
+        raise AssertionError(
+            f"`hw2_digits`: the {what} accuracy of digit {digit} is a fraction ({answer:.4g}); "
+            f'the column "{name}" is in percent (multiply by 100)'
+        )
+    raise AssertionError(
+        f"`hw2_digits`: the {what} accuracy of digit {digit} is {answer:.4g} %, but hw2_model gives "
+        f"{ours:.2f} % ({'give or take ' + format(allowed, '.2g') + ' points' if allowed > 1 else ''})"
+    )
 
 
 def tolerance(n):
@@ -105,7 +120,7 @@ def has_dropout(model):
     return any(isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0 for m in model.modules())
 
 
-DRAWS = 3   # train-mode passes of a model with dropout, each with its own fixed seed
+DRAWS = 3  # train-mode passes of a model with dropout, each with its own fixed seed
 
 
 def train_mode_accuracy(model, images, labels):
@@ -128,12 +143,15 @@ def from_ablation(hw2_model, ablation):
     candidates = bn_models(ablation)
     assert any(m is found or same_parameters(m, found) for m in candidates), (
         "`hw2_model` is not one of the ablation's trained BN models: take one of ablation.models, e.g. "
-        'ablation.models["BN | SGD", SEEDS[0]]')
-    usual = Counter(counted(m) for m in candidates).most_common(1)[0][0]  # the training batches of every ablation run
+        'ablation.models["BN | SGD", SEEDS[0]]'
+    )
+    # the training batches of every ablation run
+    usual = Counter(counted(m) for m in candidates).most_common(1)[0][0]
     seen = counted(found)
     assert seen is None or usual is None or seen <= usual, (
         f"`hw2_model` has run {seen - usual} more batches in training mode since its training, and each one moved "
-        f"its running statistics towards that batch's: {COPY}, and rerun the ablation cells to get the model back")
+        f"its running statistics towards that batch's: {COPY}, and rerun the ablation cells to get the model back"
+    )
 
 
 @test_case(name="(a) the eval-mode accuracy of each digit")
@@ -144,11 +162,19 @@ def eval_mode(hw2_digits, hw2_model, data):
         images, labels = data.x_val[data.y_val == digit], data.y_val[data.y_val == digit]
         ours = mc.evaluate(copy.deepcopy(found), images, labels)[1]
         try:
-            percent(float(table.loc[digit, EVAL]), ours, tolerance(len(labels)), EVAL, digit, "eval-mode")
+            percent(
+                float(table.loc[digit, EVAL]),
+                ours,
+                tolerance(len(labels)),
+                EVAL,
+                digit,
+                "eval-mode",
+            )
         except AssertionError as error:
             raise AssertionError(
                 f"{error}: evaluate with model.eval() (mc.evaluate does it, a plain model(x) runs in the mode the "
-                f"model is in), and {COPY}") from None
+                f"model is in), and {COPY}"
+            ) from None
 
 
 @test_case(name="(a) the train-mode accuracy of each digit")
@@ -160,7 +186,8 @@ def train_mode(hw2_digits, hw2_model, data):
         n = len(labels)
         ours, spread = train_mode_accuracy(found, images, labels)
         allowed = tolerance(n)
-        if has_dropout(found):   # a random number: five binomial standard deviations, and the draws' own spread
+        # a random number: five binomial standard deviations, and the draws' own spread
+        if has_dropout(found):
             share = min(max(ours / 100, 1 / n), 1 - 1 / n)
             allowed += 5 * 100 * math.sqrt(share * (1 - share) / n) + spread
         try:
@@ -169,18 +196,27 @@ def train_mode(hw2_digits, hw2_model, data):
             raise AssertionError(
                 f"{error}: call .train() on a copy of hw2_model (copy.deepcopy) and pass all the validation images "
                 "of that digit in one forward pass, under torch.no_grad(); the check reruns exactly that"
-                + (" (dropout makes it a little random: one run of it is enough)" if has_dropout(found) else "")) from None
+                + (
+                    " (dropout makes it a little random: one run of it is enough)"
+                    if has_dropout(found)
+                    else ""
+                )
+            ) from None
 
 
 def momenta(runs):
     """(config with momentum None, config with the default momentum), checked."""
     configs = s.configs(runs)
-    assert len(configs) == 2, (f"`hw2_runs` has {len(configs)} configs; the question compares two, BN's default "
-                               "momentum and momentum=None")
+    assert len(configs) == 2, (
+        f"`hw2_runs` has {len(configs)} configs; the question compares two, BN's default "
+        "momentum and momentum=None"
+    )
     kinds = {}
     for config in configs:
         layers = norms(s.model_of(runs, config))
-        assert layers, f"`hw2_runs`: the model of config {config!r} has no BN layer; (b) retrains the BN MLP"
+        assert layers, (
+            f"`hw2_runs`: the model of config {config!r} has no BN layer; (b) retrains the BN MLP"
+        )
         values = [m.momentum for m in layers]
         if all(v is None for v in values):
             kinds.setdefault("none", []).append(config)
@@ -188,13 +224,15 @@ def momenta(runs):
             raise AssertionError(
                 f"`hw2_runs`: in config {config!r}, only {values.count(None)} of the {len(values)} BN layers "
                 f"{'has' if values.count(None) == 1 else 'have'} momentum None: set it in every BN layer "
-                "(model.bn1.momentum = model.bn2.momentum = None)")
+                "(model.bn1.momentum = model.bn2.momentum = None)"
+            )
         else:
             kinds.setdefault("default", []).append(config)
     assert len(kinds.get("none", [])) == 1 and len(kinds.get("default", [])) == 1, (
         "`hw2_runs` should have one config whose BN layers have momentum None and one with BN's default momentum; "
         f"it has {len(kinds.get('none', []))} and {len(kinds.get('default', []))}: set model.bn1.momentum = "
-        "model.bn2.momentum = None in the function that builds the model of one config")
+        "model.bn2.momentum = None in the function that builds the model of one config"
+    )
     return kinds["none"][0], kinds["default"][0]
 
 
@@ -210,26 +248,41 @@ def same_rest(hw2_runs, SHARED_LR):
     s.same_setting(runs, "hw2_runs", "model", "model")
     s.keeps_recipe(runs, "hw2_runs", recipes.of("03_batchnorm_dropout", "hw2"))
     lr = float(s.same_setting(runs, "hw2_runs", "max_lr", "learning rate"))
-    shared = s.real(s.given(SHARED_LR, "SHARED_LR", "run the lesson's cells above the homework first")["SGD"],
-                    'SHARED_LR["SGD"]', "run the lesson's cells above the homework first")
+    shared = s.real(
+        s.given(SHARED_LR, "SHARED_LR", "run the lesson's cells above the homework first")["SGD"],
+        'SHARED_LR["SGD"]',
+        "run the lesson's cells above the homework first",
+    )
     assert math.isclose(lr, shared, rel_tol=1e-6), (
         f"`hw2_runs` trains SGD at lr={lr:g}; the question asks for the shared rate of section 4, "
-        f'SHARED_LR["SGD"] = {shared:g}')
+        f'SHARED_LR["SGD"] = {shared:g}'
+    )
 
 
 @test_case(name="(b) the trained weights of the two configs")
 def same_weights(hw2_runs, hw2_same_weights):
     runs = s.comparison(hw2_runs, "hw2_runs", RUNS_HINT)
-    answer = s.boolean(hw2_same_weights, "hw2_same_weights", "set it to True or False, whether the two configs end "
-                       "with the same weights in every seed")
+    answer = s.boolean(
+        hw2_same_weights,
+        "hw2_same_weights",
+        "set it to True or False, whether the two configs end with the same weights in every seed",
+    )
     none, default = momenta(runs)
     seeds = sorted(runs.final["seed"].unique())
-    equal = all(same_parameters(runs.models[none, seed], runs.models[default, seed]) for seed in seeds)
-    assert equal, ("`hw2_runs`: the two configs end with different weights, so more than BN's momentum changed "
-                   "between them: build both from the same model, optimizer and data, and change only the momentum")
-    s.agrees(answer, equal, "hw2_same_weights",
-             f"the parameters of hw2_runs.models[{none!r}, seed] and hw2_runs.models[{default!r}, seed] "
-             "(torch.equal, for every seed)")
+    equal = all(
+        same_parameters(runs.models[none, seed], runs.models[default, seed]) for seed in seeds
+    )
+    assert equal, (
+        "`hw2_runs`: the two configs end with different weights, so more than BN's momentum changed "
+        "between them: build both from the same model, optimizer and data, and change only the momentum"
+    )
+    s.agrees(
+        answer,
+        equal,
+        "hw2_same_weights",
+        f"the parameters of hw2_runs.models[{none!r}, seed] and hw2_runs.models[{default!r}, seed] "
+        "(torch.equal, for every seed)",
+    )
 
 
 @test_case(name="(b) the verdict on momentum=None")
@@ -237,5 +290,9 @@ def verdict(hw2_runs, hw2_momentum):
     runs = s.comparison(hw2_runs, "hw2_runs", RUNS_HINT)
     s.is_verdict(hw2_momentum, "hw2_momentum")
     none, default = momenta(runs)
-    s.agrees(hw2_momentum, s.verdict(runs, none, default), "hw2_momentum",
-             f'the "verdict" column of mc.paired_differences(hw2_runs, {default!r}), row {none!r}')
+    s.agrees(
+        hw2_momentum,
+        s.verdict(runs, none, default),
+        "hw2_momentum",
+        f'the "verdict" column of mc.paired_differences(hw2_runs, {default!r}), row {none!r}',
+    )
